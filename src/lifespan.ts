@@ -1,0 +1,513 @@
+/**
+ * @module
+ * The Lifespan: one per process. Owns the aliases' pools, the scopes, the lifecycle
+ * `created → starting → running → stopping → stopped`, and the startup/shutdown hooks.
+ */
+import mysql from 'mysql2'
+import { makeClassifier, type ErrorClass } from './classify.js'
+import { Database, type DatabaseHost } from './database.js'
+import { ErrorCodes, HookError, LifespanError, describe } from './errors.js'
+import { log } from './log.js'
+import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { AliasPool, type AliasStats } from './pool.js'
+import { Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
+
+/** Lifecycle state of a {@link Lifespan}. */
+export type LifespanState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+/** Options of {@link Lifespan.scope}. */
+export interface ScopeOptions {
+  /**
+   * What the scope stands for.
+   *
+   * @default 'task'
+   */
+  kind?: ScopeKind
+}
+
+/** Options of {@link Lifespan.shutdown}. */
+export interface ShutdownOptions {
+  /**
+   * How long to wait for open scopes before interrupting them, in milliseconds.
+   *
+   * @default the lifespan's `shutdownTimeoutMs`
+   */
+  timeoutMs?: number
+}
+
+/** What a shutdown did. */
+export interface ShutdownReport {
+  /** True when every scope finished in time and every hook succeeded. */
+  clean: boolean
+  /** Scopes still running at the deadline, interrupted and killed server-side. */
+  interrupted: number
+  /** Connections that did not close in time and were killed server-side. */
+  killed: number
+  /** How long the shutdown took, in milliseconds. */
+  durationMs: number
+}
+
+/** Options of {@link Lifespan.run}. */
+export interface RunOptions {
+  /**
+   * Signals that start a graceful shutdown; a second one destroys at once.
+   *
+   * @default ['SIGINT', 'SIGTERM']
+   */
+  signals?: NodeJS.Signals[]
+}
+
+/** What {@link Lifespan.stats} returns. */
+export interface LifespanStats {
+  /** Lifecycle state. */
+  state: LifespanState
+  /** Scopes open right now. */
+  activeScopes: number
+  /** Counters per alias. */
+  aliases: Record<string, AliasStats>
+}
+
+type Hook = () => unknown
+
+/**
+ * Keeps a process's MySQL connections healthy. Create it with {@link createLifespan}.
+ *
+ * @example
+ * ```ts
+ * const lifespan = createLifespan({ databases: { default: process.env.MYSQL_URL! } })
+ * await lifespan.startup()
+ * await lifespan.scope(async () => {
+ *   const [rows] = await lifespan.db().query('SELECT 1 AS ok')
+ * })
+ * await lifespan.shutdown()
+ * ```
+ */
+export class Lifespan {
+  #options: ResolvedOptions
+  #pools = new Map<string, AliasPool>()
+  #handles = new Map<string, Database>()
+  #classify: (error: unknown) => ErrorClass
+  #state: LifespanState = 'created'
+  #active = new Set<Frame>()
+  #drained: (() => void) | undefined
+  #startupHooks: Hook[] = []
+  #shutdownHooks: Hook[] = []
+  #starting: Promise<void> | undefined
+  #stopping: Promise<ShutdownReport> | undefined
+  #captureStacks: boolean
+  #host: DatabaseHost
+
+  /** @internal Use {@link createLifespan}. */
+  constructor(options: LifespanOptions) {
+    this.#options = resolveOptions(options)
+    this.#classify = makeClassifier(this.#options.classify)
+    for (const [alias, resolved] of this.#options.aliases) this.#pools.set(alias, new AliasPool(resolved, this.#classify))
+    this.#captureStacks = [...this.#options.aliases.values()].some((a) => a.leakWarningMs > 0)
+    this.#host = {
+      classify: this.#classify,
+      implicitScope: (fn) => this.scope(fn),
+    }
+  }
+
+  /** The lifecycle state. */
+  get state(): LifespanState {
+    return this.#state
+  }
+
+  /** The configured aliases. */
+  get aliases(): string[] {
+    return [...this.#pools.keys()]
+  }
+
+  /**
+   * Registers a hook run by {@link Lifespan.startup}, in a `startup` scope, after every alias connected.
+   *
+   * @throws {LifespanError} `ERR_LIFESPAN_INVALID_STATE` once startup has begun.
+   */
+  onStartup(hook: Hook): this {
+    if (typeof hook !== 'function') throw new TypeError('onStartup expects a function')
+    if (this.#state !== 'created') throw new LifespanError('onStartup() must be called before startup().', { code: ErrorCodes.INVALID_STATE })
+    this.#startupHooks.push(hook)
+    return this
+  }
+
+  /**
+   * Registers a hook run by {@link Lifespan.shutdown}, in a `shutdown` scope, after open scopes drained
+   * and before connections are closed. Hooks run in reverse order of registration.
+   */
+  onShutdown(hook: Hook): this {
+    if (typeof hook !== 'function') throw new TypeError('onShutdown expects a function')
+    if (this.#state === 'stopping' || this.#state === 'stopped') {
+      throw new LifespanError('onShutdown() must be called before shutdown().', { code: ErrorCodes.INVALID_STATE })
+    }
+    this.#shutdownHooks.push(hook)
+    return this
+  }
+
+  /**
+   * Connects every alias (retrying refused connects with backoff within `acquireTimeoutMs`), reads each
+   * server's `wait_timeout`, then runs the `onStartup` hooks. Joinable: concurrent calls share one startup.
+   * Scopes opened before startup start it themselves.
+   *
+   * @throws the connect error when an alias cannot be reached (wrong password, unknown database) or
+   *   {@link AcquireTimeoutError}; {@link HookError} when a hook fails. The lifespan is then back in `created`.
+   */
+  startup(): Promise<void> {
+    if (this.#state === 'running') return Promise.resolve()
+    if (this.#starting) return this.#starting
+    if (this.#state !== 'created') return Promise.reject(this.#refusal())
+    this.#state = 'starting'
+    this.#starting = this.#startup().then(
+      () => {
+        this.#starting = undefined
+        if (this.#state === 'starting') this.#state = 'running'
+      },
+      (err: unknown) => {
+        this.#starting = undefined
+        if (this.#state === 'starting') this.#state = 'created'
+        throw err
+      },
+    )
+    return this.#starting
+  }
+
+  async #startup(): Promise<void> {
+    await Promise.all(
+      [...this.#pools.values()].map(async (pool) => {
+        const conn = await pool.acquire()
+        pool.release(conn)
+        log(pool.options.logger, 'info', { alias: pool.alias }, 'connected')
+      }),
+    )
+    if (this.#startupHooks.length === 0) return
+    const errors = await this.#runHooks('startup', this.#startupHooks)
+    if (errors.length > 0) throw new HookError('startup', errors)
+  }
+
+  async #runHooks(kind: ScopeKind, hooks: Hook[]): Promise<unknown[]> {
+    const errors: unknown[] = []
+    const frame = new Frame(kind, this.#captureStacks)
+    this.#active.add(frame)
+    try {
+      await frame.run(async () => {
+        for (const hook of hooks) {
+          try {
+            await hook()
+          } catch (err) {
+            errors.push(err)
+            log(this.#options.logger, 'error', { err: describe(err), kind }, `${kind} hook failed`)
+          }
+        }
+      })
+    } catch (err) {
+      errors.push(err)
+    } finally {
+      await this.#closeFrame(frame)
+    }
+    return errors
+  }
+
+  /**
+   * Runs `fn` in a scope (a `task` unless told otherwise). Connections are leased lazily per alias and
+   * released when `fn` settles. Inside another scope, `fn` joins it.
+   *
+   * @throws {LifespanError} `ERR_LIFESPAN_SHUTTING_DOWN` once shutdown has begun, `ERR_LIFESPAN_STOPPED`
+   *   after it; `ERR_LIFESPAN_SCOPE_INTERRUPTED` when the scope outlived the shutdown deadline.
+   * @example
+   * ```ts
+   * app.post('/orders', (req, res) => lifespan.scope(async () => {
+   *   await lifespan.db().execute('INSERT INTO orders (id) VALUES (?)', [req.body.id])
+   * }))
+   * ```
+   */
+  scope<T>(fn: () => T | Promise<T>, options?: ScopeOptions): Promise<T> {
+    if (typeof fn !== 'function') return Promise.reject(new TypeError('scope() expects a function'))
+    if (storage.getStore()) return Promise.resolve().then(fn)
+    const kind = options?.kind ?? 'task'
+    if (this.#state === 'running') return this.#open(fn, kind)
+    if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#open(fn, kind))
+    if (this.#state === 'stopping' && kind === 'shutdown') return this.#open(fn, kind)
+    return Promise.reject(this.#refusal())
+  }
+
+  async #open<T>(fn: () => T | Promise<T>, kind: ScopeKind): Promise<T> {
+    // Shutdown may have begun while startup was awaited.
+    if (this.#state !== 'running' && !(this.#state === 'stopping' && kind === 'shutdown')) throw this.#refusal()
+    const frame = new Frame(kind, this.#captureStacks)
+    this.#active.add(frame)
+    try {
+      return await frame.run(fn)
+    } finally {
+      await this.#closeFrame(frame)
+    }
+  }
+
+  async #closeFrame(frame: Frame): Promise<void> {
+    try {
+      await frame.close()
+    } finally {
+      this.#active.delete(frame)
+      if (this.#active.size === 0) this.#drained?.()
+    }
+  }
+
+  #refusal(): LifespanError {
+    if (this.#state === 'stopping') {
+      return new LifespanError('The lifespan is shutting down; no new scope is admitted.', { code: ErrorCodes.SHUTTING_DOWN })
+    }
+    return new LifespanError('The lifespan has stopped; create a new one to reconnect.', { code: ErrorCodes.STOPPED })
+  }
+
+  /**
+   * Wraps `fn` so that every call runs in its own task scope (or joins the caller's).
+   *
+   * @example
+   * ```ts
+   * const handle = lifespan.task(async (job: Job) => { await lifespan.db().query('...', [job.id]) })
+   * queue.process(handle)
+   * ```
+   */
+  task<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>): (...args: A) => Promise<R> {
+    if (typeof fn !== 'function') throw new TypeError('task() expects a function')
+    return (...args: A) => this.scope(() => fn(...args))
+  }
+
+  /**
+   * The handle of an alias (`default`, or the first alias, when none is named).
+   * Outside any scope each call runs in an implicit one-statement scope; with `strict` it throws.
+   *
+   * @throws {LifespanError} `ERR_LIFESPAN_UNKNOWN_ALIAS`; `ERR_LIFESPAN_NO_SCOPE` outside a scope in strict mode.
+   */
+  db(alias?: string): Database {
+    const name = alias ?? this.#options.defaultAlias
+    let handle = this.#handles.get(name)
+    if (!handle) {
+      const pool = this.#pools.get(name)
+      if (!pool) {
+        throw new LifespanError(`Unknown database alias "${String(name)}"; configured: ${this.aliases.map((a) => `"${a}"`).join(', ')}.`, {
+          code: ErrorCodes.UNKNOWN_ALIAS,
+        })
+      }
+      handle = new Database(pool, this.#host)
+      this.#handles.set(name, handle)
+    }
+    if (handle && this.#pools.get(name)?.options.strict && !storage.getStore()) {
+      throw new LifespanError(
+        `db("${name}") was used outside a scope while strict mode is on. Wrap the work in lifespan.scope(() => ...), ` +
+          'use lifespan.task(fn) for jobs, or register the adapter of your framework (mysql-lifespan/fastify, /express, ...).',
+        { code: ErrorCodes.NO_SCOPE },
+      )
+    }
+    return handle
+  }
+
+  /** The running scope, or `undefined` outside any scope. */
+  currentScope(): ScopeInfo | undefined {
+    const frame = storage.getStore()?.frame
+    return frame ? { id: frame.id, kind: frame.kind, startedAt: frame.startedAt } : undefined
+  }
+
+  /** A snapshot of the state, the open scopes and each alias's counters. Holds no connection details. */
+  stats(): LifespanStats {
+    const aliases: Record<string, AliasStats> = {}
+    for (const [alias, pool] of this.#pools) aliases[alias] = pool.stats()
+    return { state: this.#state, activeScopes: this.#active.size, aliases }
+  }
+
+  /**
+   * Graceful shutdown. In the same tick, new scopes are refused. Open scopes get until `timeoutMs`
+   * to finish; those still running are then interrupted and their connections killed server-side
+   * (`KILL CONNECTION` from a short-lived side connection), so nothing keeps running on the server.
+   * Then the `onShutdown` hooks run in a `shutdown` scope, and every connection is ended (COM_QUIT).
+   * Idempotent and joinable. Called from inside a scope, it does not wait for that scope.
+   *
+   * @throws {HookError} after completing the shutdown, when a hook failed.
+   */
+  shutdown(options?: ShutdownOptions): Promise<ShutdownReport> {
+    if (this.#stopping) return this.#stopping
+    const timeoutMs = options?.timeoutMs ?? this.#options.shutdownTimeoutMs
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(new LifespanError(`Invalid option \`timeoutMs\`: expected a whole number >= 0, got ${String(timeoutMs)}`, { code: ErrorCodes.INVALID_OPTION }))
+    }
+    const caller = storage.getStore()?.frame
+    this.#state = this.#state === 'stopped' ? 'stopped' : 'stopping'
+    // Run outside the caller's scope: the hooks get a scope of their own.
+    this.#stopping = storage.exit(() => this.#shutdown(timeoutMs, caller))
+    return this.#stopping
+  }
+
+  async #shutdown(timeoutMs: number, caller: Frame | undefined): Promise<ShutdownReport> {
+    const started = Date.now()
+    const deadline = started + timeoutMs
+    if (this.#starting) await this.#starting.catch(() => {})
+    const interrupted = await this.#drain(deadline, caller)
+    const errors = this.#shutdownHooks.length > 0 ? await this.#runHooks('shutdown', [...this.#shutdownHooks].reverse()) : []
+    let killed = 0
+    await Promise.all(
+      [...this.#pools.values()].map(async (pool) => {
+        const grace = Math.max(250, Math.min(pool.options.shutdownTimeoutMs, deadline - Date.now()))
+        const left = await pool.end(grace)
+        killed += left.length
+        if (left.length > 0) await this.#kill(pool, left)
+      }),
+    )
+    this.#state = 'stopped'
+    const report: ShutdownReport = { clean: interrupted === 0 && errors.length === 0, interrupted, killed, durationMs: Date.now() - started }
+    log(this.#options.logger, report.clean ? 'info' : 'warn', { ...report }, 'shutdown complete')
+    if (errors.length > 0) throw new HookError('shutdown', errors)
+    return report
+  }
+
+  /** Waits for open scopes until the deadline; interrupts and kills what is left. Returns how many were interrupted. */
+  async #drain(deadline: number, caller: Frame | undefined): Promise<number> {
+    const others = (): Frame[] => [...this.#active].filter((f) => f !== caller)
+    if (others().length > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
+        const check = (): void => {
+          if (others().length === 0) {
+            clearTimeout(timer)
+            resolve()
+          }
+        }
+        this.#drained = check
+        // A scope closing while we registered must not be missed.
+        check()
+      })
+      this.#drained = undefined
+    }
+    const late = others()
+    if (late.length === 0) return 0
+    const error = interruptedError('it was still running at the shutdown deadline')
+    for (const frame of late) frame.interrupt(error)
+    await Promise.all(
+      [...this.#pools.values()].map(async (pool) => {
+        const ids = pool.leasedThreadIds()
+        if (ids.length === 0) return
+        await this.#kill(pool, ids)
+        pool.destroyLeased('interrupted')
+      }),
+    )
+    log(this.#options.logger, 'warn', { interrupted: late.length }, 'scopes interrupted at the shutdown deadline')
+    return late.length
+  }
+
+  /**
+   * Kills connections server-side. mysql2's destroy() only closes our socket, and the server
+   * notices a vanished client late (a running statement continues), so a side connection says so.
+   */
+  async #kill(pool: AliasPool, threadIds: number[]): Promise<void> {
+    const conn = mysql.createConnection(pool.sideConnectionOptions())
+    conn.on('error', () => {})
+    const run = (sql: string): Promise<void> =>
+      new Promise((resolve) => {
+        conn.query(sql, () => resolve())
+      })
+    try {
+      for (const id of threadIds) await run(`KILL CONNECTION ${Number(id)}`)
+    } finally {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          conn.destroy()
+          resolve()
+        }, 1_000)
+        conn.end(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+    log(pool.options.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side')
+  }
+
+  /**
+   * Abrupt stop: every scope is interrupted and every socket closed now. No hook runs.
+   * Idempotent; also ends a shutdown in progress.
+   */
+  async destroy(): Promise<void> {
+    if (this.#state === 'stopped' && !this.#stopping) return
+    this.#state = 'stopped'
+    const error = new LifespanError('The lifespan was destroyed.', { code: ErrorCodes.STOPPED })
+    for (const frame of this.#active) frame.interrupt(error)
+    for (const pool of this.#pools.values()) pool.destroyAll('shutdown')
+    this.#drained?.()
+  }
+
+  /**
+   * Runs a whole program: `startup()`, then `main(signal)`, then `shutdown()`. SIGINT/SIGTERM abort
+   * `signal` and start the shutdown; a second signal destroys. Sets `process.exitCode` (0 when the
+   * program and the shutdown were clean, 1 otherwise) and never calls `process.exit`.
+   *
+   * @throws what `main` or `startup` threw, after shutting down.
+   * @example
+   * ```ts
+   * await lifespan.run(async (signal) => {
+   *   while (!signal.aborted) await lifespan.task(processNextJob)()
+   * })
+   * ```
+   */
+  async run<T>(main: (signal: AbortSignal) => T | Promise<T>, options?: RunOptions): Promise<T | undefined> {
+    if (typeof main !== 'function') throw new TypeError('run() expects a function')
+    const controller = new AbortController()
+    const signals = options?.signals ?? ['SIGINT', 'SIGTERM']
+    let received = 0
+    let stopped: Promise<ShutdownReport> | undefined
+    const onSignal = (signal: NodeJS.Signals): void => {
+      received++
+      log(this.#options.logger, 'info', { signal }, received === 1 ? 'signal received, shutting down' : 'second signal, destroying')
+      if (received === 1) {
+        controller.abort(new LifespanError(`Received ${signal}`, { code: ErrorCodes.SHUTTING_DOWN }))
+        stopped = this.shutdown()
+        stopped.catch(() => {})
+      } else {
+        void this.destroy()
+      }
+    }
+    for (const s of signals) process.on(s, onSignal)
+    let failure: { error: unknown } | undefined
+    let result: T | undefined
+    try {
+      await this.startup()
+      const work = Promise.resolve().then(() => main(controller.signal))
+      // After a signal, stop waiting for main once the shutdown is over.
+      const aborted = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }))
+      const gone = { gone: true } as const
+      const settled = await Promise.race([
+        work.then((value) => ({ value }), (error: unknown) => ({ error })),
+        aborted.then(() => stopped).then(() => gone, () => gone),
+      ])
+      if ('error' in settled) failure = { error: settled.error }
+      else if ('value' in settled) result = settled.value
+    } catch (error) {
+      failure = { error }
+    }
+    let clean = failure === undefined
+    try {
+      const report = await (stopped ?? this.shutdown())
+      clean &&= report.clean
+    } catch (error) {
+      clean = false
+      log(this.#options.logger, 'error', { err: describe(error) }, 'shutdown failed')
+    } finally {
+      for (const s of signals) process.off(s, onSignal)
+    }
+    if (received > 1) clean = false
+    process.exitCode = clean ? (process.exitCode ?? 0) : 1
+    if (failure) throw failure.error
+    return result
+  }
+}
+
+/**
+ * Creates a {@link Lifespan}. Options are validated here; nothing connects until `startup()` or the first scope.
+ *
+ * @throws {InvalidOptionError} naming the first invalid option.
+ * @example
+ * ```ts
+ * import { createLifespan } from 'mysql-lifespan'
+ * export const lifespan = createLifespan({ databases: { default: 'mysql://app:secret@db:3306/app' } })
+ * ```
+ */
+export function createLifespan(options: LifespanOptions): Lifespan {
+  return new Lifespan(options)
+}

@@ -1,0 +1,426 @@
+/**
+ * @module
+ * One alias's pool: mysql2's pool underneath, with validation when a connection is
+ * handed to a scope, a bound on the whole acquisition, connection metadata and
+ * generation invalidation. Scopes never see mysql2's pool directly.
+ */
+import mysql from 'mysql2'
+import type { Pool, PoolConnection } from 'mysql2'
+import pRetry from 'p-retry'
+import { type ErrorClass } from './classify.js'
+import { AcquireTimeoutError, ErrorCodes, LifespanError, describe } from './errors.js'
+import type { Logger, ResolvedAliasOptions } from './options.js'
+import { log } from './log.js'
+
+/** Why a connection was destroyed rather than returned to the pool. */
+export type DestroyReason = 'maxAge' | 'idle' | 'ping' | 'broken' | 'timeout' | 'interrupted' | 'shutdown'
+
+/** Counters of one alias, as reported by `stats()`. */
+export interface AliasStats {
+  /** Connections open (idle or leased). */
+  open: number
+  /** Open connections not leased to a scope. */
+  idle: number
+  /** Connections leased to scopes. */
+  inUse: number
+  /** Acquisitions under way (waiting for a slot, connecting or validating). */
+  waiting: number
+  /** Connections created since startup. */
+  created: number
+  /** Connections destroyed, by reason. */
+  destroyed: Record<DestroyReason, number>
+  /** Connections checked on entry to a scope. */
+  validations: number
+  /** Validation pings sent. */
+  pings: number
+  /** Validation pings that failed or timed out. */
+  pingFailures: number
+  /** Statements and transactions re-run after a disconnect, deadlock or lock-wait timeout. */
+  retries: number
+  /** Acquisitions that gave up after `acquireTimeoutMs`. */
+  acquireTimeouts: number
+}
+
+interface Meta {
+  createdAt: number
+  lastUsedAt: number
+  /** This connection's max age, with jitter; 0 = none. */
+  maxAgeMs: number
+  /** Idle time after which the server has (or is about to have) closed the session; undefined until read. */
+  idleLimitMs: number | undefined
+  /** Generation at the last validation; older than the pool's means suspect. */
+  epoch: number
+}
+
+const TIMED_OUT = Symbol('timed out')
+const AGE_JITTER = 0.025
+
+/** How long before the server's own idle limit a connection stops being trusted. */
+export function idleLimitFromWaitTimeout(waitTimeoutSeconds: number): number | undefined {
+  if (!Number.isFinite(waitTimeoutSeconds) || waitTimeoutSeconds <= 0) return undefined
+  const ms = waitTimeoutSeconds * 1000
+  const margin = Math.min(5_000, Math.max(500, ms * 0.1))
+  return Math.max(0, ms - margin)
+}
+
+/** @internal Pool of one alias. */
+export class AliasPool {
+  readonly options: ResolvedAliasOptions
+  readonly alias: string
+  private readonly pool: Pool
+  private readonly classify: (error: unknown) => ErrorClass
+  private readonly meta = new WeakMap<PoolConnection, Meta>()
+  private readonly open = new Set<PoolConnection>()
+  private readonly leased = new Set<PoolConnection>()
+  private epoch = 0
+  private closed = false
+  private waiting = 0
+  private readonly counters = {
+    created: 0,
+    destroyed: { maxAge: 0, idle: 0, ping: 0, broken: 0, timeout: 0, interrupted: 0, shutdown: 0 } as Record<DestroyReason, number>,
+    validations: 0,
+    pings: 0,
+    pingFailures: 0,
+    retries: 0,
+    acquireTimeouts: 0,
+  }
+
+  constructor(options: ResolvedAliasOptions, classify: (error: unknown) => ErrorClass) {
+    this.options = options
+    this.alias = options.alias
+    this.classify = classify
+    this.pool = mysql.createPool({ ...options.pool })
+    this.pool.on('connection', (conn) => this.adopt(conn as PoolConnection))
+  }
+
+  private get logger(): Logger | undefined {
+    return this.options.logger
+  }
+
+  /** Records a new connection. mysql2 listens for only one `'error'`; ours keeps a second from crashing the process. */
+  private adopt(conn: PoolConnection): void {
+    const now = Date.now()
+    const { maxAgeMs } = this.options
+    this.meta.set(conn, {
+      createdAt: now,
+      lastUsedAt: now,
+      maxAgeMs: maxAgeMs > 0 ? Math.floor(maxAgeMs * (1 - Math.random() * AGE_JITTER)) : 0,
+      idleLimitMs: undefined,
+      epoch: this.epoch,
+    })
+    this.open.add(conn)
+    this.counters.created++
+    // Either event means the server or the network closed it (our own destroy() forgets it first).
+    const forget = (err?: unknown): void => {
+      if (!this.open.delete(conn)) return
+      this.leased.delete(conn)
+      if (this.closed) return
+      this.counters.destroyed.broken++
+      this.suspectAll()
+      log(this.logger, 'debug', { alias: this.alias, err: err === undefined ? 'end' : describe(err) }, 'connection closed by the server or network')
+    }
+    conn.on('error', (err) => forget(err))
+    conn.once('end', () => forget())
+  }
+
+  /** The first disconnect makes every connection of an older generation suspect: pinged on next use. */
+  suspectAll(): void {
+    this.epoch++
+  }
+
+  /** Counts a re-run statement or transaction. */
+  countRetry(): void {
+    this.counters.retries++
+  }
+
+  /**
+   * Gets a validated connection within `acquireTimeoutMs`. Stale connections are
+   * replaced without delay; connect failures that a retry can fix are retried with
+   * backoff; anything else (wrong password, unknown database) rejects at once.
+   *
+   * @throws {AcquireTimeoutError} with the last failure as `cause`.
+   */
+  async acquire(): Promise<PoolConnection> {
+    if (this.closed) throw new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED })
+    const deadline = Date.now() + this.options.acquireTimeoutMs
+    this.waiting++
+    try {
+      // Fast path: one attempt without p-retry's bookkeeping; it succeeds almost always.
+      try {
+        return await this.attempt(deadline)
+      } catch (err) {
+        if (!this.shouldRetryConnect(err, deadline)) throw this.toAcquireError(err)
+        let last: unknown = err
+        return await pRetry(() => this.attempt(deadline), {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: 25,
+          maxTimeout: 1_000,
+          randomize: true,
+          maxRetryTime: Math.max(0, deadline - Date.now()),
+          onFailedAttempt: ({ error }) => {
+            last = error
+          },
+          shouldRetry: ({ error }) => this.shouldRetryConnect(error, deadline),
+        }).catch((error: unknown) => {
+          throw this.toAcquireError(error === TIMED_OUT || error instanceof AcquireTimeoutError ? last : error, last)
+        })
+      }
+    } finally {
+      this.waiting--
+    }
+  }
+
+  private shouldRetryConnect(err: unknown, deadline: number): boolean {
+    if (this.closed || Date.now() >= deadline) return false
+    if (err === TIMED_OUT) return false
+    const cls = this.classify(err)
+    return cls === 'connect-refused' || cls === 'disconnect' || cls === 'read-only'
+  }
+
+  private toAcquireError(err: unknown, last?: unknown): unknown {
+    if (this.closed) return new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED, cause: last })
+    const cls = err === TIMED_OUT || err === undefined ? 'disconnect' : this.classify(err)
+    // Errors a retry cannot fix surface as they are (mysql2's code intact).
+    if (cls === 'fatal-config' || cls === 'other') return err
+    this.counters.acquireTimeouts++
+    return new AcquireTimeoutError(this.alias, this.options.acquireTimeoutMs, this.counts(), err === TIMED_OUT ? last : err)
+  }
+
+  /** Checks out connections until one passes validation or the deadline passes. */
+  private async attempt(deadline: number): Promise<PoolConnection> {
+    for (;;) {
+      const remaining = deadline - Date.now()
+      if (remaining <= 0 || this.closed) throw TIMED_OUT
+      const conn = await this.checkout(remaining)
+      if (await this.validate(conn, deadline)) {
+        this.leased.add(conn)
+        return conn
+      }
+    }
+  }
+
+  private checkout(timeoutMs: number): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => {
+      let settled = false
+      const timer = setTimeout(() => {
+        settled = true
+        reject(TIMED_OUT)
+      }, timeoutMs)
+      this.pool.getConnection((err, conn) => {
+        if (settled) {
+          // Arrived after we gave up: hand it back so the slot is not lost.
+          if (conn) conn.release()
+          return
+        }
+        settled = true
+        clearTimeout(timer)
+        if (err) reject(err)
+        else resolve(conn)
+      })
+    })
+  }
+
+  /** Validation on entry. Returns false (having destroyed it) when the connection must not be used. */
+  private async validate(conn: PoolConnection, deadline: number): Promise<boolean> {
+    const m = this.meta.get(conn)
+    if (!m) {
+      // Not adopted: mysql2 emitted no 'connection' (cannot happen in 3.x); treat as new.
+      this.adopt(conn)
+      return this.validate(conn, deadline)
+    }
+    this.counters.validations++
+    const now = Date.now()
+    if (m.idleLimitMs === undefined) return this.readIdleLimit(conn, m, deadline)
+    if (m.maxAgeMs > 0 && now - m.createdAt >= m.maxAgeMs) {
+      this.destroy(conn, 'maxAge')
+      return false
+    }
+    const idle = now - m.lastUsedAt
+    if (m.idleLimitMs > 0 && idle >= m.idleLimitMs) {
+      // The server has closed it, or will before we are done: no point pinging.
+      this.destroy(conn, 'idle')
+      return false
+    }
+    if (m.epoch < this.epoch || (this.options.healthCheck && idle > this.options.aliveBypassMs)) {
+      this.counters.pings++
+      const ok = await this.ping(conn, Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now())))
+      if (!ok) {
+        this.counters.pingFailures++
+        this.destroy(conn, 'ping')
+        this.suspectAll()
+        return false
+      }
+      m.epoch = this.epoch
+    }
+    return true
+  }
+
+  /** A new connection: read the server's idle limit for this session (it also proves the connection works). */
+  private async readIdleLimit(conn: PoolConnection, m: Meta, deadline: number): Promise<boolean> {
+    const timeoutMs = Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now()))
+    try {
+      const [rows] = await this.exec(conn, 'query', 'SELECT @@session.wait_timeout AS w', undefined, timeoutMs)
+      const w = Number((rows as Array<{ w: unknown }>)[0]?.w)
+      m.idleLimitMs = idleLimitFromWaitTimeout(w) ?? 0
+      m.lastUsedAt = Date.now()
+      return true
+    } catch (err) {
+      log(this.logger, 'debug', { alias: this.alias, err: describe(err) }, 'new connection failed its first query')
+      this.destroy(conn, this.classify(err) === 'disconnect' ? 'broken' : 'ping')
+      return false
+    }
+  }
+
+  private ping(conn: PoolConnection, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let settled = false
+      const timer = setTimeout(() => {
+        settled = true
+        resolve(false)
+      }, timeoutMs)
+      conn.ping((err) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(!err)
+      })
+    })
+  }
+
+  /**
+   * Runs one statement on `conn`. With a timeout, an expired statement destroys the
+   * connection (mysql2's own `timeout` leaves it wedged) and rejects with `ERR_LIFESPAN_QUERY_TIMEOUT`.
+   */
+  exec(
+    conn: PoolConnection,
+    method: 'query' | 'execute',
+    sql: unknown,
+    values: unknown,
+    timeoutMs = this.options.queryTimeoutMs,
+  ): Promise<[unknown, unknown]> {
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined
+      let settled = false
+      const done = (err: unknown, rows?: unknown, fields?: unknown): void => {
+        if (settled) return
+        settled = true
+        if (timer) clearTimeout(timer)
+        if (err) reject(err)
+        else resolve([rows, fields])
+      }
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          this.destroy(conn, 'timeout')
+          done(new LifespanError(`Statement exceeded queryTimeoutMs (${timeoutMs} ms); its connection was destroyed.`, {
+            code: ErrorCodes.QUERY_TIMEOUT,
+          }))
+        }, timeoutMs)
+      }
+      try {
+        const run = conn[method] as (sql: unknown, values: unknown, cb: (e: unknown, r?: unknown, f?: unknown) => void) => void
+        run.call(conn, sql, values, done)
+      } catch (err) {
+        // mysql2 throws synchronously for some bad arguments (for example undefined bind values).
+        done(err)
+      }
+    })
+  }
+
+  /** Returns a healthy connection to the pool. */
+  release(conn: PoolConnection): void {
+    if (!this.leased.delete(conn)) return
+    const m = this.meta.get(conn)
+    if (m) m.lastUsedAt = Date.now()
+    if (this.closed || !this.open.has(conn)) return
+    conn.release()
+  }
+
+  /** Destroys a connection (socket closed, slot freed for the next waiter). Safe to call twice. */
+  destroy(conn: PoolConnection, reason: DestroyReason): void {
+    this.leased.delete(conn)
+    if (this.open.delete(conn)) {
+      this.counters.destroyed[reason]++
+      log(this.logger, 'debug', { alias: this.alias, reason, threadId: conn.threadId }, 'connection destroyed')
+    }
+    conn.destroy()
+  }
+
+  /** Server-side ids of connections leased to scopes right now. */
+  leasedThreadIds(): number[] {
+    return [...this.leased].map((c) => c.threadId).filter((id): id is number => typeof id === 'number')
+  }
+
+  /** Server-side ids of every open connection. */
+  openThreadIds(): number[] {
+    return [...this.open].map((c) => c.threadId).filter((id): id is number => typeof id === 'number')
+  }
+
+  /** Destroys the leased connections whose thread ids are given (after they were killed server-side). */
+  destroyLeased(reason: DestroyReason): void {
+    for (const conn of [...this.leased]) this.destroy(conn, reason)
+  }
+
+  /**
+   * Ends every connection with COM_QUIT, waiting at most `timeoutMs`; whatever has not
+   * closed by then is destroyed. Returns the thread ids that had to be destroyed.
+   */
+  async end(timeoutMs: number): Promise<number[]> {
+    if (this.closed) return []
+    this.closed = true
+    const ended = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs)
+      this.pool.end(() => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+    })
+    // mysql2 calls back once every COM_QUIT went out; only a timeout leaves connections behind.
+    const left = ended ? [] : this.openThreadIds()
+    this.destroyAll('shutdown')
+    return left
+  }
+
+  /** Abrupt: closes every socket now. */
+  destroyAll(reason: DestroyReason): void {
+    this.closed = true
+    for (const conn of [...this.open]) this.destroy(conn, reason)
+    // mysql2 marks itself closed and fails queued getConnection callbacks.
+    if (!(this.pool as unknown as { _closed?: boolean })._closed) this.pool.end(() => {})
+  }
+
+  /** True once `end()` or `destroyAll()` ran. */
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Options for a one-off side connection (the KILL at a shutdown deadline). */
+  sideConnectionOptions(): mysql.ConnectionOptions {
+    const { connectionLimit, maxIdle, idleTimeout, queueLimit, waitForConnections, resetOnRelease, ...rest } =
+      this.options.pool
+    void connectionLimit, maxIdle, idleTimeout, queueLimit, waitForConnections, resetOnRelease
+    return { ...rest, connectTimeout: Math.min(rest.connectTimeout ?? 10_000, 2_000) }
+  }
+
+  /** Open, in use and waiting counts (for error messages). */
+  counts(): { open: number; inUse: number; waiting: number } {
+    return { open: this.open.size, inUse: this.leased.size, waiting: this.waiting }
+  }
+
+  /** A snapshot of this alias's counters. */
+  stats(): AliasStats {
+    const c = this.counters
+    return {
+      open: this.open.size,
+      idle: this.open.size - this.leased.size,
+      inUse: this.leased.size,
+      waiting: this.waiting,
+      created: c.created,
+      destroyed: { ...c.destroyed },
+      validations: c.validations,
+      pings: c.pings,
+      pingFailures: c.pingFailures,
+      retries: c.retries,
+      acquireTimeouts: c.acquireTimeouts,
+    }
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * @module
+ * Scopes: one AsyncLocalStorage frame per unit of work. A scope leases at most one
+ * connection per alias, lazily at first use, and gives it back when the scope ends
+ * (or destroys it when it broke). Concurrent statements of one scope share its
+ * connection; mysql2 runs them one after another.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { PoolConnection } from 'mysql2'
+import { ErrorCodes, LifespanError } from './errors.js'
+import { log } from './log.js'
+import type { AliasPool, DestroyReason } from './pool.js'
+import type { Transaction } from './transaction.js'
+
+/** The kind of a scope: the unit of work it stands for. */
+export type ScopeKind = 'startup' | 'task' | 'shutdown'
+
+/** What {@link Lifespan.currentScope} tells about the running scope. */
+export interface ScopeInfo {
+  /** Process-unique, increasing id. */
+  readonly id: number
+  /** What the scope stands for. */
+  readonly kind: ScopeKind
+  /** `Date.now()` when the scope opened. */
+  readonly startedAt: number
+}
+
+/** @internal What the AsyncLocalStorage holds: the scope, plus the transactions open in this async context. */
+export interface Context {
+  readonly frame: Frame
+  readonly txs: ReadonlyMap<string, Transaction> | undefined
+}
+
+/** @internal */
+export const storage = new AsyncLocalStorage<Context>()
+
+let nextId = 1
+
+/** @internal A connection leased to a scope for one alias. */
+export class Lease {
+  readonly pool: AliasPool
+  private readonly frame: Frame
+  private conn: PoolConnection | undefined
+  private pending: Promise<PoolConnection> | undefined
+  /** Set while a transaction owns the connection: other statements of the scope wait for it. */
+  private txDone: Promise<void> | undefined
+  private leakTimer: NodeJS.Timeout | undefined
+
+  constructor(pool: AliasPool, frame: Frame) {
+    this.pool = pool
+    this.frame = frame
+  }
+
+  /** The scope's connection for this alias, acquiring and validating it on first use. */
+  connection(): PoolConnection | Promise<PoolConnection> {
+    if (this.txDone) return this.txDone.then(() => this.connection())
+    this.frame.assertUsable()
+    return this.conn ?? this.pending ?? (this.pending = this.acquire())
+  }
+
+  private async acquire(): Promise<PoolConnection> {
+    try {
+      const conn = await this.pool.acquire()
+      if (this.frame.interruption) {
+        this.pool.destroy(conn, 'interrupted')
+        throw this.frame.interruption
+      }
+      this.conn = conn
+      this.watchForLeak()
+      return conn
+    } finally {
+      this.pending = undefined
+    }
+  }
+
+  /** Gives up `conn` after it broke; the next statement gets a fresh connection. */
+  discard(conn: PoolConnection, reason: DestroyReason): void {
+    this.pool.destroy(conn, reason)
+    if (this.conn === conn) this.conn = undefined
+  }
+
+  /** Makes a transaction the only user of the connection until `release()` is called. */
+  lockForTransaction(): () => void {
+    let unlock!: () => void
+    this.txDone = new Promise((resolve) => (unlock = resolve))
+    return () => {
+      this.txDone = undefined
+      unlock()
+    }
+  }
+
+  /** Ends the lease: the connection goes back to the pool (or is destroyed when `reason` is given). */
+  async end(reason?: DestroyReason): Promise<void> {
+    if (this.leakTimer) clearTimeout(this.leakTimer)
+    if (this.pending) {
+      try {
+        await this.pending
+      } catch {
+        // The acquisition's failure was already reported to whoever was waiting for it.
+      }
+    }
+    const conn = this.conn
+    this.conn = undefined
+    if (!conn) return
+    if (reason) this.pool.destroy(conn, reason)
+    else this.pool.release(conn)
+  }
+
+  private watchForLeak(): void {
+    const { leakWarningMs, logger } = this.pool.options
+    if (leakWarningMs <= 0) return
+    this.leakTimer = setTimeout(() => {
+      log(
+        logger,
+        'warn',
+        { alias: this.pool.alias, scopeId: this.frame.id, kind: this.frame.kind, heldMs: Date.now() - this.frame.startedAt, stack: this.frame.stack },
+        `A scope has held a connection of "${this.pool.alias}" for more than ${leakWarningMs} ms (possible leak)`,
+      )
+    }, leakWarningMs)
+    this.leakTimer.unref()
+  }
+}
+
+/** @internal One scope. */
+export class Frame implements ScopeInfo {
+  readonly id = nextId++
+  readonly kind: ScopeKind
+  readonly startedAt = Date.now()
+  readonly context: Context
+  /** Where the scope was opened; captured only when leak detection is on. */
+  readonly stack: string | undefined
+  private readonly leases = new Map<string, Lease>()
+  private reject: ((err: unknown) => void) | undefined
+  interruption: LifespanError | undefined
+
+  constructor(kind: ScopeKind, captureStack: boolean) {
+    this.kind = kind
+    this.context = { frame: this, txs: undefined }
+    this.stack = captureStack ? new Error('scope opened here').stack : undefined
+  }
+
+  /** Runs `fn` in this scope; the promise rejects at once if the scope is interrupted. */
+  run<T>(fn: () => T | Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.reject = reject
+      storage.run(this.context, () => {
+        try {
+          resolve(fn())
+        } catch (err) {
+          reject(err)
+        }
+      })
+    })
+  }
+
+  /** The lease of `pool`'s alias in this scope, created on first use. */
+  lease(pool: AliasPool): Lease {
+    let lease = this.leases.get(pool.alias)
+    if (!lease) {
+      lease = new Lease(pool, this)
+      this.leases.set(pool.alias, lease)
+    }
+    return lease
+  }
+
+  /** Throws when the scope was interrupted (shutdown deadline, destroy). */
+  assertUsable(): void {
+    if (this.interruption) throw this.interruption
+  }
+
+  /** Stops the scope: its promise rejects with `error`; later statements in it reject too. */
+  interrupt(error: LifespanError): void {
+    if (this.interruption) return
+    this.interruption = error
+    this.reject?.(error)
+  }
+
+  /** Gives every leased connection back (or destroys them when the scope was interrupted). */
+  async close(): Promise<void> {
+    if (this.leases.size === 0) return
+    const reason: DestroyReason | undefined = this.interruption ? 'interrupted' : undefined
+    await Promise.all([...this.leases.values()].map((lease) => lease.end(reason)))
+    this.leases.clear()
+  }
+
+}
+
+/** @internal The error a scope gets when it is stopped at a shutdown deadline or by `destroy()`. */
+export function interruptedError(why: string): LifespanError {
+  return new LifespanError(`The scope was interrupted: ${why}.`, { code: ErrorCodes.SCOPE_INTERRUPTED })
+}

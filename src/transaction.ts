@@ -1,0 +1,194 @@
+/**
+ * @module
+ * Transactions. A transaction owns its scope's connection for the alias until it
+ * ends; inside it, every `db(alias)` call of the async context goes to it. It is
+ * re-run whole (when `retries` allows) after a deadlock, a lock-wait timeout or a
+ * disconnect before COMMIT was sent, and never after a disconnect during COMMIT.
+ */
+import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2'
+import { type ErrorClass, isConnectionBroken } from './classify.js'
+import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanError } from './errors.js'
+import type { AliasPool } from './pool.js'
+import { retrying } from './retry.js'
+import { type Context, type Lease, storage } from './scope.js'
+
+/** Options of `transaction()`. */
+export interface TransactionOptions {
+  /**
+   * How many times the whole function is re-run after a deadlock (1213), a lock-wait
+   * timeout (1205) or a disconnect before COMMIT was sent. The function must be safe to
+   * run again: keep side effects outside the database out of it.
+   *
+   * @default 0
+   */
+  retries?: number
+  /** Isolation level of this transaction; the session default when absent. */
+  isolationLevel?: 'READ UNCOMMITTED' | 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE'
+  /**
+   * Start the transaction `READ ONLY`.
+   *
+   * @default false
+   */
+  readOnly?: boolean
+}
+
+/** Something statements can be sent to: the result of `db()` or a transaction handle. */
+export interface Queryable {
+  /**
+   * Runs a statement with mysql2's `query` (client-side placeholders). Resolves to mysql2's `[rows, fields]`.
+   * mysql2 errors pass through unchanged.
+   */
+  query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptionsLike): Promise<[T, FieldPacket[]]>
+  /** Runs a statement with mysql2's `execute` (server-side prepared statement). Resolves to `[rows, fields]`. */
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptionsLike): Promise<[T, FieldPacket[]]>
+}
+
+/** @internal Same shape as StatementOptions, repeated to keep this module free of a cycle. */
+interface StatementOptionsLike {
+  idempotent?: boolean
+}
+
+/** @internal */
+export type Method = 'query' | 'execute'
+
+/** @internal An error the caller can match on: one without a string code gets a library code. */
+export function withCode(err: unknown, cls: ErrorClass): unknown {
+  if (typeof err !== 'object' || err === null) return err
+  if (typeof (err as { code?: unknown }).code === 'string') return err
+  if (cls !== 'disconnect') return err
+  return new LifespanError(`The connection is closed: ${(err as Error).message ?? String(err)}`, {
+    code: ErrorCodes.CONNECTION_CLOSED,
+    cause: err,
+  })
+}
+
+/**
+ * A handle on an open transaction, passed to the `transaction()` callback.
+ * Using it after the transaction ended throws `ERR_LIFESPAN_TRANSACTION_CLOSED`.
+ */
+export class Transaction implements Queryable {
+  #pool: AliasPool
+  #conn: PoolConnection
+  #classify: (error: unknown) => ErrorClass
+  #closed = false
+  /** @internal The connection died during the transaction. */
+  broken: unknown = undefined
+
+  /** @internal */
+  constructor(pool: AliasPool, conn: PoolConnection, classify: (error: unknown) => ErrorClass) {
+    this.#pool = pool
+    this.#conn = conn
+    this.#classify = classify
+  }
+
+  /** True once the transaction has committed or rolled back. */
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]> {
+    return this.run('query', sql, values) as Promise<[T, FieldPacket[]]>
+  }
+
+  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]> {
+    return this.run('execute', sql, values) as Promise<[T, FieldPacket[]]>
+  }
+
+  /** @internal */
+  async run(method: Method, sql: unknown, values: unknown): Promise<[unknown, unknown]> {
+    if (this.#closed) {
+      throw new LifespanError('This transaction has already ended; run the statement inside the transaction() callback.', {
+        code: ErrorCodes.TRANSACTION_CLOSED,
+      })
+    }
+    if (this.broken) throw this.broken
+    try {
+      return await this.#pool.exec(this.#conn, method, sql, values)
+    } catch (err) {
+      const cls = this.#classify(err)
+      const error = withCode(err, cls)
+      if (isConnectionBroken(cls)) this.broken = error
+      throw error
+    }
+  }
+
+  /** @internal */
+  close(): void {
+    this.#closed = true
+  }
+}
+
+/** @internal Everything `runTransaction` needs from its caller. */
+export interface TransactionEnv {
+  readonly pool: AliasPool
+  readonly lease: Lease
+  readonly context: Context
+  readonly classify: (error: unknown) => ErrorClass
+}
+
+function isRetryable(err: unknown, classify: (error: unknown) => ErrorClass): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === ErrorCodes.COMMIT_OUTCOME_UNKNOWN || code === ErrorCodes.QUERY_TIMEOUT) return false
+  const cls = classify(err)
+  return cls === 'transaction-retryable' || cls === 'disconnect' || cls === 'read-only'
+}
+
+/** @internal Runs `fn` in a transaction on the scope's connection, re-running it whole where that is safe. */
+export function runTransaction<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Promise<T>, options: TransactionOptions | undefined): Promise<T> {
+  const retries = options?.retries ?? 0
+  if (!Number.isInteger(retries) || retries < 0) {
+    return Promise.reject(new InvalidOptionError('retries', `expected a whole number >= 0, got ${String(retries)}`))
+  }
+  const once = (): Promise<T> => attempt(env, fn, options)
+  if (retries === 0) return once()
+  const policy = env.pool.options.retry || { retries, minTimeoutMs: 25, maxTimeoutMs: 1_000 }
+  return retrying(once, { ...policy, retries }, (err) => isRetryable(err, env.classify), () => env.pool.countRetry())
+}
+
+async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Promise<T>, options: TransactionOptions | undefined): Promise<T> {
+  const { pool, lease, context, classify } = env
+  const conn = await lease.connection()
+  const unlock = lease.lockForTransaction()
+  const tx = new Transaction(pool, conn, classify)
+  let commitSent = false
+  try {
+    if (options?.isolationLevel) await tx.run('query', `SET TRANSACTION ISOLATION LEVEL ${isolation(options.isolationLevel)}`, undefined)
+    await tx.run('query', options?.readOnly ? 'START TRANSACTION READ ONLY' : 'START TRANSACTION', undefined)
+    const txs = new Map(context.txs)
+    txs.set(pool.alias, tx)
+    const result = await storage.run({ frame: context.frame, txs }, () => fn(tx))
+    // The callback may have swallowed a disconnect: nothing was committed, say so.
+    if (tx.broken) throw tx.broken
+    commitSent = true
+    await tx.run('query', 'COMMIT', undefined)
+    return result
+  } catch (err) {
+    const cls = classify(err)
+    if (tx.broken || isConnectionBroken(cls)) {
+      lease.discard(conn, 'broken')
+      pool.suspectAll()
+      if (commitSent && cls === 'disconnect') throw new CommitOutcomeUnknownError(err)
+    } else {
+      await rollback(tx, lease, conn)
+    }
+    throw err
+  } finally {
+    tx.close()
+    unlock()
+  }
+}
+
+async function rollback(tx: Transaction, lease: Lease, conn: PoolConnection): Promise<void> {
+  try {
+    await tx.run('query', 'ROLLBACK', undefined)
+  } catch {
+    // A connection that cannot roll back must not carry a half-open transaction to the next scope.
+    lease.discard(conn, 'broken')
+  }
+}
+
+const LEVELS = new Set(['READ UNCOMMITTED', 'READ COMMITTED', 'REPEATABLE READ', 'SERIALIZABLE'])
+function isolation(level: string): string {
+  if (!LEVELS.has(level)) throw new InvalidOptionError('isolationLevel', `expected one of ${[...LEVELS].join(', ')}`)
+  return level
+}
