@@ -144,8 +144,12 @@ export class Frame implements ScopeInfo {
     return new Promise<T>((resolve, reject) => {
       this.reject = reject
       storage.run(this.context, () => {
+        // Settle only when fn settles: resolve(promise) would lock this promise to fn's
+        // and make interrupt() a no-op.
         try {
-          resolve(fn())
+          const result = fn()
+          if (isThenable(result)) result.then(resolve, reject)
+          else resolve(result as T)
         } catch (err) {
           reject(err)
         }
@@ -183,6 +187,10 @@ export class Frame implements ScopeInfo {
     this.leases.clear()
   }
 
+}
+
+function isThenable(value: unknown): value is PromiseLike<never> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
 }
 
 /** @internal The error a scope gets when it is stopped at a shutdown deadline or by `destroy()`. */

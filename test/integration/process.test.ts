@@ -1,0 +1,90 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { lifespanFor, mysqlUrl, serverConnectionIds, sleep } from '../support/env.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+describe('the package', () => {
+  it('loads through require() from CommonJS (Node require(esm))', () => {
+    const out = spawnSync(process.execPath, ['-e', "const m = require('mysql-lifespan'); console.log(typeof m.createLifespan, typeof m.LifespanError)"], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_PATH: '' },
+    })
+    expect(out.stderr).not.toMatch(/Error/)
+    expect(out.stdout.trim()).toBe('function function')
+  })
+})
+
+describe('run()', () => {
+  it('on SIGTERM aborts main, drains, shuts down, exits 0 with nothing left server-side', async () => {
+    const child = spawn(process.execPath, ['test/fixtures/run-main.mjs'], {
+      cwd: root,
+      env: { ...process.env, MYSQL_URL: mysqlUrl() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d))
+    child.stderr.on('data', (d: Buffer) => (err += d))
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`child not ready: ${out} ${err}`)), 10_000)
+      child.stdout.on('data', () => {
+        if (out.includes('ready')) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+    await sleep(200)
+    child.kill('SIGTERM')
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    expect(err).toBe('') // nothing printed without a logger
+    expect(code).toBe(0)
+    expect(out).toContain('exitCode 0')
+    const ids = (out.match(/ids ([\d,]+)/)?.[1] ?? '').split(',').filter(Boolean).map(Number)
+    expect(ids.length).toBeGreaterThan(0)
+    const left = await serverConnectionIds()
+    for (const id of ids) expect(left).not.toContain(id)
+  })
+
+  it('sets exit code 1 and rethrows when main fails, after shutting down', async () => {
+    const lifespan = lifespanFor()
+    const before = process.exitCode
+    try {
+      await expect(lifespan.run(async () => {
+        throw new Error('main failed')
+      }, { signals: [] })).rejects.toThrow('main failed')
+      expect(process.exitCode).toBe(1)
+      expect(lifespan.state).toBe('stopped')
+    } finally {
+      process.exitCode = before
+    }
+  })
+})
+
+describe('secrets', () => {
+  it('a wrong password rejects startup fast with mysql2\'s error, and the password appears nowhere', async () => {
+    const lines: string[] = []
+    const logger = {
+      debug: (o: unknown, m?: string) => lines.push(JSON.stringify(o) + (m ?? '')),
+      info: (o: unknown, m?: string) => lines.push(JSON.stringify(o) + (m ?? '')),
+      warn: (o: unknown, m?: string) => lines.push(JSON.stringify(o) + (m ?? '')),
+      error: (o: unknown, m?: string) => lines.push(JSON.stringify(o) + (m ?? '')),
+    }
+    const url = new URL(mysqlUrl())
+    url.username = 'lifespan_nobody'
+    url.password = 'Hunter2%40secret'
+    const lifespan = lifespanFor({ url: url.toString(), logger, acquireTimeoutMs: 3_000 })
+    const started = Date.now()
+    const err = (await lifespan.startup().catch((e: unknown) => e)) as Error & { code?: string }
+    expect(Date.now() - started).toBeLessThan(3_500)
+    expect(err.code).toBe('ER_ACCESS_DENIED_ERROR')
+    for (const text of [err.message, err.stack ?? '', JSON.stringify(err), JSON.stringify(lifespan.stats()), ...lines, String(lifespan)]) {
+      expect(text).not.toContain('Hunter2')
+      expect(text).not.toContain('secret')
+    }
+    await lifespan.shutdown()
+  })
+})

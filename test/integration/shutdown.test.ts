@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest'
+import { admin, lifespanFor, serverConnectionIds, sleep } from '../support/env.js'
+
+type IdRow = { id: number }
+
+describe('shutdown', () => {
+  it('refuses new scopes in the same tick it is called', async () => {
+    const lifespan = lifespanFor()
+    await lifespan.startup()
+    const stopping = lifespan.shutdown()
+    expect(lifespan.state).toBe('stopping')
+    await expect(lifespan.scope(async () => 1)).rejects.toMatchObject({ code: 'ERR_LIFESPAN_SHUTTING_DOWN' })
+    await stopping
+    expect(lifespan.state).toBe('stopped')
+    await expect(lifespan.scope(async () => 1)).rejects.toMatchObject({ code: 'ERR_LIFESPAN_STOPPED' })
+    await expect(lifespan.db().query('SELECT 1')).rejects.toMatchObject({ code: 'ERR_LIFESPAN_STOPPED' })
+  })
+
+  it('drains scopes in flight, then closes every connection', async () => {
+    const lifespan = lifespanFor()
+    let threadId = 0
+    const inFlight = lifespan.scope(async () => {
+      const [rows] = await lifespan.db().query<IdRow[]>('SELECT CONNECTION_ID() AS id')
+      threadId = Number(rows[0]!.id)
+      await lifespan.db().query('SELECT SLEEP(0.3)')
+      return 'finished'
+    })
+    await sleep(50)
+    const report = await lifespan.shutdown({ timeoutMs: 5_000 })
+    await expect(inFlight).resolves.toBe('finished')
+    expect(report).toMatchObject({ clean: true, interrupted: 0 })
+    expect(report.durationMs).toBeGreaterThanOrEqual(200)
+    await sleep(50)
+    expect(await serverConnectionIds()).not.toContain(threadId)
+  })
+
+  it('interrupts scopes past the deadline and kills their statements server-side', async () => {
+    const lifespan = lifespanFor()
+    let threadId = 0
+    const stuck = lifespan.scope(async () => {
+      const [rows] = await lifespan.db().query<IdRow[]>('SELECT CONNECTION_ID() AS id')
+      threadId = Number(rows[0]!.id)
+      await lifespan.db().query('SELECT SLEEP(30)')
+    })
+    stuck.catch(() => {})
+    await sleep(100)
+    const started = Date.now()
+    const report = await lifespan.shutdown({ timeoutMs: 300 })
+    expect(Date.now() - started).toBeLessThan(3_000)
+    await expect(stuck).rejects.toMatchObject({ code: 'ERR_LIFESPAN_SCOPE_INTERRUPTED' })
+    expect(report).toMatchObject({ clean: false, interrupted: 1 })
+    expect(lifespan.state).toBe('stopped')
+    // KILL CONNECTION stopped the SLEEP; destroy() alone would leave it running for 30 s.
+    await sleep(100)
+    expect(await serverConnectionIds()).not.toContain(threadId)
+  })
+
+  it('is idempotent and joinable', async () => {
+    const lifespan = lifespanFor()
+    await lifespan.startup()
+    const a = lifespan.shutdown()
+    const b = lifespan.shutdown()
+    expect(a).toBe(b)
+    await a
+    await expect(lifespan.shutdown()).resolves.toEqual(await a)
+  })
+
+  it('runs hooks in startup and shutdown scopes; shutdown hooks may still use the database', async () => {
+    const lifespan = lifespanFor()
+    const seen: string[] = []
+    lifespan.onStartup(async () => {
+      seen.push(`startup:${lifespan.currentScope()?.kind}`)
+      await lifespan.db().query('SELECT 1')
+    })
+    lifespan.onShutdown(async () => {
+      seen.push(`shutdown-a:${lifespan.currentScope()?.kind}`)
+    })
+    lifespan.onShutdown(async () => {
+      const [rows] = await lifespan.db().query<Array<{ v: number }>>('SELECT 42 AS v')
+      seen.push(`shutdown-b:${rows[0]!.v}`)
+    })
+    await lifespan.startup()
+    expect(() => lifespan.onStartup(() => {})).toThrowError(expect.objectContaining({ code: 'ERR_LIFESPAN_INVALID_STATE' }))
+    await lifespan.shutdown()
+    expect(seen).toEqual(['startup:startup', 'shutdown-b:42', 'shutdown-a:shutdown'])
+  })
+
+  it('still stops when a hook fails, and reports it', async () => {
+    const lifespan = lifespanFor()
+    lifespan.onShutdown(() => {
+      throw new Error('flush failed')
+    })
+    await lifespan.startup()
+    await expect(lifespan.shutdown()).rejects.toMatchObject({ code: 'ERR_LIFESPAN_HOOK_FAILED', errors: [expect.objectContaining({ message: 'flush failed' })] })
+    expect(lifespan.state).toBe('stopped')
+    expect(lifespan.stats().aliases.default!.open).toBe(0)
+  })
+
+  it('rejects startup when a startup hook fails, and can be retried', async () => {
+    const lifespan = lifespanFor()
+    let fail = true
+    lifespan.onStartup(() => {
+      if (fail) throw new Error('warm-up failed')
+    })
+    await expect(lifespan.startup()).rejects.toMatchObject({ code: 'ERR_LIFESPAN_HOOK_FAILED' })
+    expect(lifespan.state).toBe('created')
+    fail = false
+    await lifespan.startup()
+    expect(lifespan.state).toBe('running')
+  })
+
+  it('called from inside a scope, does not wait for that scope', async () => {
+    const lifespan = lifespanFor()
+    const result = await lifespan.scope(async () => {
+      await lifespan.db().query('SELECT 1')
+      const report = await lifespan.shutdown({ timeoutMs: 5_000 })
+      return report.interrupted
+    })
+    expect(result).toBe(0)
+    expect(lifespan.state).toBe('stopped')
+  })
+
+  it('destroy() interrupts scopes at once and closes every socket', async () => {
+    const lifespan = lifespanFor()
+    const stuck = lifespan.scope(() => lifespan.db().query('SELECT SLEEP(5)'))
+    stuck.catch(() => {})
+    await sleep(100)
+    await lifespan.destroy()
+    await expect(stuck).rejects.toMatchObject({ code: 'ERR_LIFESPAN_STOPPED' })
+    expect(lifespan.state).toBe('stopped')
+    expect(lifespan.stats().aliases.default!.open).toBe(0)
+    await lifespan.destroy() // idempotent
+  })
+
+  it('leaves nothing open server-side after a shutdown with a busy pool', async () => {
+    const lifespan = lifespanFor({ databases: { default: `${(await import('../support/env.js')).mysqlUrl()}?connectionLimit=4` } })
+    const ids = new Set<number>()
+    await Promise.all(
+      Array.from({ length: 8 }, () =>
+        lifespan.scope(async () => {
+          const [rows] = await lifespan.db().query<IdRow[]>('SELECT CONNECTION_ID() AS id')
+          ids.add(Number(rows[0]!.id))
+          await lifespan.db().query('SELECT SLEEP(0.05)')
+        }),
+      ),
+    )
+    expect(ids.size).toBeLessThanOrEqual(4) // the pool limit bounds the connections
+    await lifespan.shutdown()
+    await sleep(50)
+    const left = await serverConnectionIds()
+    for (const id of ids) expect(left).not.toContain(id)
+    void admin
+  })
+})
