@@ -46,12 +46,12 @@ export class Database implements Queryable {
    * await lifespan.db().query('UPDATE t SET n = 0 WHERE id = ?', [1], { idempotent: true })
    * ```
    */
-  query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptions): Promise<[T, FieldPacket[]]> {
+  query<T = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptions): Promise<[T, FieldPacket[]]> {
     return this.#run('query', sql, values, options) as Promise<[T, FieldPacket[]]>
   }
 
   /** Runs a statement with mysql2's `execute` (prepared statement); same retry rules as {@link Database.query}. */
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptions): Promise<[T, FieldPacket[]]> {
+  execute<T = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptions): Promise<[T, FieldPacket[]]> {
     return this.#run('execute', sql, values, options) as Promise<[T, FieldPacket[]]>
   }
 

@@ -373,11 +373,19 @@ function resolveAlias(alias: string, config: unknown, top: Partial<Record<keyof 
     logger: (own.logger ?? top.logger) as Logger | undefined,
     pool: Object.freeze({
       ...MYSQL2_DEFAULTS,
-      // A connect attempt never outlives the acquisition that asked for it.
-      connectTimeout: Math.min(acquireTimeoutMs, 10_000),
+      connectTimeout: defaultConnectTimeout(acquireTimeoutMs),
       ...pool,
     }) as PoolOptions,
   })
+}
+
+/**
+ * mysql2's connect timeout when none is given: a third of the acquisition budget (1 to 10 s),
+ * so a connect attempt stuck on a dead path leaves time for another attempt in the same
+ * acquisition once the path recovers, and never outlives the acquisition itself.
+ */
+export function defaultConnectTimeout(acquireTimeoutMs: number): number {
+  return Math.min(acquireTimeoutMs, Math.max(1_000, Math.min(10_000, Math.round(acquireTimeoutMs / 3))))
 }
 
 /**

@@ -38,9 +38,9 @@ export interface Queryable {
    * Runs a statement with mysql2's `query` (client-side placeholders). Resolves to mysql2's `[rows, fields]`.
    * mysql2 errors pass through unchanged.
    */
-  query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptionsLike): Promise<[T, FieldPacket[]]>
+  query<T = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptionsLike): Promise<[T, FieldPacket[]]>
   /** Runs a statement with mysql2's `execute` (server-side prepared statement). Resolves to `[rows, fields]`. */
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptionsLike): Promise<[T, FieldPacket[]]>
+  execute<T = QueryResult>(sql: string | QueryOptions, values?: unknown, options?: StatementOptionsLike): Promise<[T, FieldPacket[]]>
 }
 
 /** @internal Same shape as StatementOptions, repeated to keep this module free of a cycle. */
@@ -86,11 +86,11 @@ export class Transaction implements Queryable {
     return this.#closed
   }
 
-  query<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]> {
+  query<T = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]> {
     return this.run('query', sql, values) as Promise<[T, FieldPacket[]]>
   }
 
-  execute<T extends QueryResult = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]> {
+  execute<T = QueryResult>(sql: string | QueryOptions, values?: unknown): Promise<[T, FieldPacket[]]> {
     return this.run('execute', sql, values) as Promise<[T, FieldPacket[]]>
   }
 

@@ -102,9 +102,14 @@ describe('resolveOptions', () => {
     expect(resolved.aliases.get('default')!.pool).toMatchObject({ host: 'h', database: 'b', user: 'u' })
   })
 
-  it('bounds mysql2 connectTimeout by acquireTimeoutMs', () => {
-    const resolved = resolveOptions({ databases: { default: 'mysql://h/db' }, acquireTimeoutMs: 1500 })
-    expect(resolved.aliases.get('default')!.pool.connectTimeout).toBe(1500)
+  it('gives each connect attempt a third of acquireTimeoutMs (1 to 10 s), never more than the whole', () => {
+    const connectTimeout = (acquireTimeoutMs: number): unknown =>
+      resolveOptions({ databases: { default: 'mysql://h/db' }, acquireTimeoutMs }).aliases.get('default')!.pool.connectTimeout
+    expect(connectTimeout(10_000)).toBe(3_333)
+    expect(connectTimeout(1_500)).toBe(1_000)
+    expect(connectTimeout(600)).toBe(600)
+    expect(connectTimeout(60_000)).toBe(10_000)
+    expect(resolveOptions({ databases: { default: { host: 'h', connectTimeout: 777 } } }).aliases.get('default')!.pool.connectTimeout).toBe(777)
   })
 
   it('turns statement retries off with retry: false', () => {
