@@ -57,7 +57,10 @@ export interface ScenarioResult {
 const POOL = 5
 const QUERIES = 20
 const STALL_MS = 2_000
-const clientPath = fileURLToPath(new URL('./fault-client.js', import.meta.url))
+// Tests import this file from source; the client always runs compiled (npm run build:tools).
+const clientPath = fileURLToPath(
+  import.meta.url.endsWith('.ts') ? new URL('../.build/demo/fault-client.js', import.meta.url) : new URL('./fault-client.js', import.meta.url),
+)
 
 interface Running {
   warm: Promise<number[]>

@@ -74,6 +74,8 @@ export class AliasPool {
   private readonly leased = new Set<PoolConnection>()
   private epoch = 0
   private closed = false
+  /** The last reason a connection was refused, for the cause of an acquisition timeout. */
+  private lastFailure: unknown = undefined
   private waiting = 0
   private readonly counters = {
     created: 0,
@@ -183,7 +185,8 @@ export class AliasPool {
     // Errors a retry cannot fix surface as they are (mysql2's code intact).
     if (cls === 'fatal-config' || cls === 'other') return err
     this.counters.acquireTimeouts++
-    return new AcquireTimeoutError(this.alias, this.options.acquireTimeoutMs, this.counts(), err === TIMED_OUT ? last : err)
+    const cause = err === TIMED_OUT || err === undefined ? (last ?? this.lastFailure) : err
+    return new AcquireTimeoutError(this.alias, this.options.acquireTimeoutMs, this.counts(), cause)
   }
 
   /** Checks out connections until one passes validation or the deadline passes. */
@@ -245,6 +248,9 @@ export class AliasPool {
       this.counters.pings++
       const ok = await this.ping(conn, Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now())))
       if (!ok) {
+        this.lastFailure = new LifespanError(`Validation ping failed or took longer than ${this.options.pingTimeoutMs} ms`, {
+          code: ErrorCodes.ACQUIRE_TIMEOUT,
+        })
         this.counters.pingFailures++
         this.destroy(conn, 'ping')
         this.suspectAll()
@@ -265,6 +271,7 @@ export class AliasPool {
       m.lastUsedAt = Date.now()
       return true
     } catch (err) {
+      this.lastFailure = err
       log(this.logger, 'debug', { alias: this.alias, err: describe(err) }, 'new connection failed its first query')
       this.destroy(conn, this.classify(err) === 'disconnect' ? 'broken' : 'ping')
       return false
