@@ -62,24 +62,40 @@ export async function eventually(check: () => boolean, ms: number, what: string)
 
 const inUse = (lifespan: Lifespan): number => lifespan.stats().aliases.default?.inUse ?? -1
 
-/** Spawns a compiled example with PORT=0 and resolves once it printed its port. */
-export async function spawnExample(name: string, env: Record<string, string>): Promise<{
+/** A compiled example running as a child process. */
+export interface ExampleProcess {
+  /** The port it printed (`listening on <port>`), or 0 when it prints none. */
   port: number
+  /** Resolves with the exit code. */
   exited: Promise<number | null>
   kill(signal: NodeJS.Signals): void
+  /** Writes to its stdin. */
+  send(text: string): void
+  /** Everything it printed so far, stdout and stderr. */
   output(): string
-}> {
+}
+
+/**
+ * Spawns a compiled example with PORT=0 and resolves once its output matches `ready`
+ * (by default `listening on <port>`).
+ */
+export async function spawnExample(name: string, env: Record<string, string>, ready = /listening on \d+/): Promise<ExampleProcess> {
   const file = `examples/.build/${name}/app.js`
   if (!existsSync(`${root}/${file}`)) throw new Error(`${file} is missing: run \`npm run build && npm run build:examples\` first`)
-  const child = spawn(process.execPath, [file], { cwd: root, env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [file], { cwd: root, env: { ...process.env, PORT: '0', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d))
   child.stderr.on('data', (d: Buffer) => (out += d))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  await eventually(() => /listening on \d+/.test(out) || child.exitCode !== null, 10_000, `${name} example listening (${out})`)
-  const port = Number(/listening on (\d+)/.exec(out)?.[1])
-  if (!port) throw new Error(`${name} example did not start: ${out}`)
-  return { port, exited, kill: (signal) => child.kill(signal), output: () => out }
+  await eventually(() => ready.test(out) || child.exitCode !== null, 10_000, `${name} example ready (${out})`)
+  if (!ready.test(out)) throw new Error(`${name} example did not start: ${out}`)
+  return {
+    port: Number(/listening on (\d+)/.exec(out)?.[1] ?? 0),
+    exited,
+    kill: (signal) => child.kill(signal),
+    send: (text) => child.stdin.write(text),
+    output: () => out,
+  }
 }
 
 /** Registers the shared adapter suite in the calling test file. */
