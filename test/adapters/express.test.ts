@@ -87,6 +87,7 @@ describe('express adapter, Express specifics', () => {
   it('passes a failure to open the scope (startup refused: bad credentials) to next(err)', async () => {
     const url = new URL(mysqlUrl())
     url.username = 'lifespan_nobody'
+    url.password = 'wrong'
     const lifespan = lifespanFor({ url: url.toString(), acquireTimeoutMs: 1_000 })
     const app = appFor(lifespan)
     app.get('/', (_req, res) => {
@@ -99,7 +100,7 @@ describe('express adapter, Express specifics', () => {
     try {
       const res = await fetch(`${running.url}/`)
       expect(res.status).toBe(500)
-      expect(((await res.json()) as { code?: string }).code).toBe('ER_ACCESS_DENIED_ERROR')
+      expect(((await res.json()) as { code?: string }).code).toMatch(/^ER_ACCESS_DENIED/)
     } finally {
       await running.close()
     }
