@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { closeGracefully, wrapHandler } from '../../src/adapters/http.js'
+import { closeGracefully, shutdownOnSignals, wrapHandler } from '../../src/adapters/http.js'
 import type { Lifespan } from '../../src/index.js'
 import { lifespanFor } from '../support/env.js'
 import { describeWebAdapter, eventually, route, type RunningApp } from './support/web-suite.js'
@@ -85,6 +85,54 @@ describe('http adapter, node:http specifics', () => {
     } finally {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('closeGracefully past its deadline interrupts the stuck request (its scope and statement) and reports unclean', async () => {
+    const lifespan = lifespanFor()
+    const app = await listen(lifespan, async (_req, res) => {
+      try {
+        await lifespan.db().query('SELECT SLEEP(5)')
+        res.end('slept')
+      } catch (err) {
+        res.writeHead(500).end((err as { code?: string }).code)
+      }
+    })
+    const stuck = fetch(app.url).then(async (r) => `${r.status} ${await r.text()}`, (err: Error) => err.message)
+    await eventually(() => lifespan.stats().aliases.default?.inUse === 1, 2_000, 'the stuck request holds a connection')
+    const started = Date.now()
+    const report = await app.closeGracefully({ timeoutMs: 300 })
+    expect(Date.now() - started).toBeLessThan(2_000)
+    expect(report.clean).toBe(false)
+    expect(report.interrupted).toBe(1)
+    expect(lifespan.state).toBe('stopped')
+    expect(await stuck).not.toBe('200 slept')
+  })
+
+  it('shutdownOnSignals: first signal closes gracefully, a second one destroys and leaves exit code 1', async () => {
+    const lifespan = lifespanFor()
+    const server = createServer(wrapHandler(lifespan, async (_req, res) => {
+      await lifespan.db().query('SELECT SLEEP(2)').catch(() => {})
+      res.end()
+    }))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const before = process.exitCode
+    const uninstall = shutdownOnSignals(server, lifespan, { signals: ['SIGUSR2'], timeoutMs: 5_000 })
+    try {
+      const slow = fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`).catch(() => undefined)
+      await eventually(() => lifespan.stats().aliases.default?.inUse === 1, 2_000, 'request in flight')
+      process.emit('SIGUSR2', 'SIGUSR2')
+      expect(lifespan.state).toBe('running') // still draining the server
+      process.emit('SIGUSR2', 'SIGUSR2')
+      await eventually(() => lifespan.state === 'stopped', 1_000, 'destroyed')
+      expect(process.exitCode).toBe(1)
+      await slow
+      await eventually(() => process.listenerCount('SIGUSR2') === 0, 1_000, 'handlers removed')
+    } finally {
+      uninstall()
+      process.exitCode = before
+      server.closeAllConnections()
+      server.close()
     }
   })
 })
