@@ -18,8 +18,11 @@ import { drain } from './in-flight.js'
  * HTTP/2 servers `@hono/node-server` may return (which lack the two optional methods).
  */
 export interface ClosableServer {
+  /** Stops accepting connections; `callback` runs once every connection has closed. */
   close(callback?: (err?: Error) => void): unknown
+  /** Closes the keep-alive sockets that carry no request (Node 18.2+). */
   closeIdleConnections?(): void
+  /** Closes every socket, requests in flight included (Node 18.2+). */
   closeAllConnections?(): void
 }
 

@@ -16,11 +16,14 @@ import type { Lifespan } from '../../index.js'
 
 /** @internal The part of a Node response (`http.ServerResponse`, or HTTP/2's) the adapters touch. */
 export interface NodeResponse {
+  /** Too late for `Connection: close` once true. */
   readonly headersSent: boolean
   /** `true` once the response emitted `close` (Node 18+). */
   readonly closed?: boolean
+  /** `true` once the socket under the response was destroyed (the client left). */
   readonly destroyed?: boolean
   setHeader(name: string, value: string): unknown
+  /** `close` comes after the response was sent and after a client abort alike. */
   once(event: 'close', listener: () => void): unknown
 }
 
