@@ -1,0 +1,179 @@
+/**
+ * @module
+ * Fastify adapter: every request runs in its own task scope, the lifespan starts when the
+ * app is ready and shuts down when it closes.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { createLifespan } from 'mysql-lifespan'
+ * import { fastifyLifespan } from 'mysql-lifespan/fastify'
+ *
+ * const lifespan = createLifespan({ databases: { default: process.env.MYSQL_URL! } })
+ * const app = Fastify()
+ * await app.register(fastifyLifespan, { lifespan })
+ * app.get('/', async (request) => (await request.db().query('SELECT 1 AS ok'))[0])
+ * await app.listen({ port: 3000 })
+ * process.once('SIGTERM', () => void app.close())
+ * ```
+ */
+import { AsyncResource } from 'node:async_hooks'
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Database, Lifespan } from '../index.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The lifespan registered with {@link fastifyLifespan}. */
+    lifespan: Lifespan
+  }
+  interface FastifyRequest {
+    /** `lifespan.db(alias)`: statements run on the connection of this request's scope. */
+    // A property, not a method: two copies of this declaration (source and build, as in this
+    // repository's own type check) then resolve to one type instead of clashing overloads.
+    db: (alias?: string) => Database
+  }
+}
+
+/** Options of {@link fastifyLifespan}. */
+export interface FastifyLifespanOptions {
+  /** The process's lifespan. The plugin starts it on `onReady` and shuts it down on `onClose`. */
+  lifespan: Lifespan
+}
+
+/** What one request's scope needs to know to end at the right moment. */
+interface RequestScope {
+  /** Captured inside the scope, to re-enter it where Fastify resumes in another async context. */
+  readonly resource: AsyncResource
+  /** Route handlers still running: an aborted request's handler may still be using the connection. */
+  running: number
+  /** The response was sent, or the connection closed under it. */
+  over: boolean
+  readonly end: () => void
+}
+
+const scopes = new WeakMap<FastifyRequest, RequestScope>()
+
+function settle(scope: RequestScope): void {
+  if (scope.over && scope.running === 0) scope.end()
+}
+
+const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options, done) => {
+  const { lifespan } = options
+  if (!lifespan || typeof lifespan.scope !== 'function') {
+    done(new TypeError('mysql-lifespan/fastify: the `lifespan` option must be a Lifespan from createLifespan()'))
+    return
+  }
+  fastify.decorate('lifespan', lifespan)
+  fastify.decorateRequest('db', function db(alias?: string) {
+    return lifespan.db(alias)
+  })
+
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next) => {
+    let entered = false
+    lifespan
+      .scope(
+        () =>
+          new Promise<void>((end) => {
+            entered = true
+            const scope: RequestScope = { resource: new AsyncResource('mysql-lifespan:request'), running: 0, over: false, end }
+            scopes.set(request, scope)
+            // 'close' follows both a finished response and an aborted one; onResponse misses aborts.
+            const onClose = (): void => {
+              scope.over = true
+              settle(scope)
+            }
+            if (reply.raw.closed) onClose()
+            else reply.raw.once('close', onClose)
+            next()
+          }),
+      )
+      .catch((err: unknown) => {
+        // After entry the rejection means the scope was interrupted at a shutdown deadline;
+        // the handler's own statements reject with the same error, so there is nothing to answer.
+        if (entered) return
+        reply.code(503)
+        next(err as Error)
+      })
+  })
+
+  // Fastify resumes after body parsing (or a preParsing hook) in whatever async context
+  // finished it; fastify 5 binds its own parsers, but custom ones and older 5.x do not.
+  fastify.addHook('preValidation', (request, _reply, next) => {
+    const scope = scopes.get(request)
+    if (scope) scope.resource.runInAsyncScope(next)
+    else next()
+  })
+
+  // When the client aborts, the response closes while the handler may still be running its
+  // statements: the scope (and its connection) must outlive the handler, so handlers are counted.
+  fastify.addHook('onRoute', (route) => {
+    const handler = route.handler as RouteHandlerMethod
+    route.handler = function countedHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
+      const scope = scopes.get(request)
+      if (!scope) return handler.call(this as never, request, reply)
+      scope.running++
+      const finished = (): void => {
+        scope.running--
+        settle(scope)
+      }
+      let result: unknown
+      try {
+        result = handler.call(this as never, request, reply)
+      } catch (err) {
+        finished()
+        throw err
+      }
+      if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') (result as PromiseLike<unknown>).then(finished, finished)
+      else finished()
+      return result
+    } as typeof route.handler
+  })
+
+  // Fastify waits for every socket before running onClose hooks, and a keep-alive socket whose
+  // response was in flight when closing began stays open for `keepAliveTimeout` (72 s by default,
+  // fastify/fastify#7044): telling those clients to reconnect elsewhere lets the shutdown proceed.
+  let closing = false
+  fastify.addHook('preClose', (next) => {
+    closing = true
+    next()
+  })
+  fastify.addHook('onSend', (request, reply, payload, next) => {
+    if (closing && request.raw.httpVersionMajor < 2 && !reply.raw.headersSent) reply.header('connection', 'close')
+    next(null, payload)
+  })
+
+  fastify.addHook('onReady', async () => {
+    await lifespan.startup()
+  })
+  // Fastify's own onClose, which waits for in-flight requests, runs before the ones of plugins.
+  fastify.addHook('onClose', async () => {
+    await lifespan.shutdown()
+  })
+  done()
+}
+
+/**
+ * The Fastify plugin: decorates `fastify.lifespan` and `request.db()`, runs every request in
+ * its own task scope (visible in hooks from `onRequest` on and in the handler), starts the
+ * lifespan on `onReady` and shuts it down (draining open scopes) on `onClose`.
+ *
+ * A request's scope ends, and its connections go back to the pool, once the response has been
+ * sent or the client went away, and the route handler has settled. While the lifespan is
+ * shutting down, new requests are answered with 503.
+ *
+ * Register it before the routes and hooks that use the database: hooks and routes added
+ * earlier do not see the scope.
+ *
+ * @example
+ * ```ts
+ * await app.register(fastifyLifespan, { lifespan })
+ * app.get('/users/:id', async (request) => {
+ *   const [rows] = await request.db().query('SELECT * FROM users WHERE id = ?', [request.params.id])
+ *   return rows
+ * })
+ * ```
+ */
+export const fastifyLifespan = fp(plugin, { fastify: '5.x', name: 'mysql-lifespan' })
+
+export default fastifyLifespan
