@@ -1,0 +1,109 @@
+/**
+ * @module
+ * The routine the middleware and the interceptor share: a request's scope stays open until
+ * its response is over *and* no handler is still running, because an aborted request's
+ * controller can still be using the scope's connection.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ServiceUnavailableException } from '@nestjs/common'
+import type { Lifespan } from '../../index.js'
+
+/** @internal A request's open scope, as the interceptor sees it. */
+export interface RequestScope {
+  /** Marks a handler as running; the returned function marks it done (idempotent). */
+  hold(): () => void
+}
+
+/** Keyed by Node's request object: on the Fastify platform, middleware get `request.raw`. */
+const scopes = new WeakMap<IncomingMessage, RequestScope>()
+/** Responses of the open request scopes, per lifespan. */
+const responses = new WeakMap<Lifespan, Set<ServerResponse>>()
+
+/** @internal Node's request behind an Express request (itself) or a Fastify one (`raw`). */
+export function rawRequest(request: unknown): IncomingMessage | undefined {
+  const raw = (request as { raw?: unknown } | null)?.raw ?? request
+  return raw && typeof raw === 'object' ? (raw as IncomingMessage) : undefined
+}
+
+/** @internal The scope the middleware opened for `request`, if any. */
+export function requestScope(request: unknown): RequestScope | undefined {
+  const raw = rawRequest(request)
+  return raw ? scopes.get(raw) : undefined
+}
+
+/**
+ * @internal Opens a task scope for one request and calls `next` inside it. Resolves once
+ * `next` was called; rejects (without calling it) when the lifespan refuses the scope.
+ */
+export function openRequestScope(lifespan: Lifespan, req: IncomingMessage, res: ServerResponse, next: () => void): Promise<void> {
+  return new Promise<void>((entered, refused) => {
+    let inside = false
+    lifespan
+      .scope(
+        () =>
+          new Promise<void>((end) => {
+            inside = true
+            let running = 0
+            let over = false
+            const settle = (): void => {
+              if (over && running === 0) end()
+            }
+            scopes.set(req, {
+              hold() {
+                running++
+                let done = false
+                return () => {
+                  if (done) return
+                  done = true
+                  running--
+                  settle()
+                }
+              },
+            })
+            let open = responses.get(lifespan)
+            if (!open) responses.set(lifespan, (open = new Set()))
+            open.add(res)
+            // 'close' follows a finished response and an aborted one alike.
+            const onClose = (): void => {
+              over = true
+              open.delete(res)
+              settle()
+            }
+            if (res.closed) onClose()
+            else res.once('close', onClose)
+            entered()
+            next()
+          }),
+      )
+      // Once inside, a rejection means the scope was interrupted at a shutdown deadline; the
+      // controller's statements reject with the same error, so there is nothing left to answer.
+      .catch((err: unknown) => {
+        if (!inside) refused(err)
+      })
+  })
+}
+
+/**
+ * @internal Asks the clients of the responses still in flight to close their connection
+ * afterwards. The HTTP server closes idle keep-alive sockets when it stops, but not those
+ * that become idle later, which would hold the app's close (and the lifespan's shutdown)
+ * for the keep-alive timeout: 5 s on Express, 72 s on Fastify.
+ */
+export function closeAfterResponse(lifespan: Lifespan): void {
+  for (const res of responses.get(lifespan) ?? []) {
+    if (!res.headersSent && (res.req?.httpVersionMajor ?? 1) < 2) res.setHeader('connection', 'close')
+  }
+}
+
+/** @internal Node's response behind an Express response (itself) or a Fastify reply (`raw`). */
+export function rawResponse(response: unknown): ServerResponse | undefined {
+  const raw = (response as { raw?: unknown } | null)?.raw ?? response
+  return raw && typeof raw === 'object' && typeof (raw as ServerResponse).once === 'function' ? (raw as ServerResponse) : undefined
+}
+
+/** @internal The HTTP answer to a refused scope: 503, with the library's error code. */
+export function unavailable(err: unknown): ServiceUnavailableException {
+  const code = (err as { code?: unknown } | null)?.code
+  const message = err instanceof Error ? err.message : 'The database is unavailable.'
+  return new ServiceUnavailableException({ statusCode: 503, error: 'Service Unavailable', message, code }, { cause: err })
+}
