@@ -65,6 +65,7 @@ const DISCONNECT_CODES = new Set<string>([
   'ER_NET_ERROR_ON_WRITE',
   'ER_NET_WRITE_INTERRUPTED',
   'ERR_LIFESPAN_CONNECTION_CLOSED',
+  'ERR_LIFESPAN_PING_FAILED',
   'ERR_LIFESPAN_QUERY_TIMEOUT',
 ])
 
@@ -86,7 +87,20 @@ const TX_RETRYABLE_ERRNOS = new Set<number>([1205, 1213])
 // 1044/1045 access denied, 1049 unknown database, 1251 auth protocol, 1698 access denied (socket auth)
 const CONFIG_ERRNOS = new Set<number>([1044, 1045, 1049, 1251, 1698])
 
-const CLOSED_STATE = /closed state|connection is closed|Pool is closed|socket has been ended|has been destroyed/i
+// The client cannot talk to this server as configured (TLS, auth plugin): retrying will not help.
+const CONFIG_CODES = new Set<string>([
+  'HANDSHAKE_NO_SSL_SUPPORT',
+  'AUTH_SWITCH_PLUGIN_ERROR',
+  'ER_NOT_SUPPORTED_AUTH_MODE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+const CLOSED_STATE = /closed state|connection is closed|socket has been ended|has been destroyed/i
 
 /**
  * Classifies an error with the built-in taxonomy.
@@ -109,6 +123,7 @@ export function classifyError(error: unknown): ErrorClass {
   if (typeof code === 'string' && REFUSED_CODES.has(code)) return 'connect-refused'
   if (errno !== undefined && REFUSED_ERRNOS.has(errno)) return 'connect-refused'
   if (errno !== undefined && CONFIG_ERRNOS.has(errno)) return 'fatal-config'
+  if (typeof code === 'string' && CONFIG_CODES.has(code)) return 'fatal-config'
   if (errno !== undefined && READ_ONLY_ERRNOS.has(errno)) return 'read-only'
   if (errno !== undefined && TX_RETRYABLE_ERRNOS.has(errno)) return 'transaction-retryable'
   if (typeof code === 'string' && DISCONNECT_CODES.has(code)) return 'disconnect'

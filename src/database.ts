@@ -6,11 +6,11 @@
  */
 import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2'
 import { type ErrorClass, isConnectionBroken } from './classify.js'
-import { ErrorCodes, LifespanError } from './errors.js'
+import { ErrorCodes, LifespanError, withCode } from './errors.js'
 import type { AliasPool } from './pool.js'
 import { canRerun, retrying, type StatementOptions } from './retry.js'
 import { type Lease, storage } from './scope.js'
-import { type Method, type Queryable, runTransaction, type Transaction, type TransactionOptions, withCode } from './transaction.js'
+import { type Method, type Queryable, runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
 
 /** @internal What a {@link Database} needs from its lifespan. */
 export interface DatabaseHost {
@@ -70,7 +70,7 @@ export class Database implements Queryable {
    */
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>, options?: TransactionOptions): Promise<T> {
     const context = storage.getStore()
-    if (!context) return this.#host.implicitScope(() => this.transaction(fn, options))
+    if (!context || context.frame.closed) return this.#host.implicitScope(() => this.transaction(fn, options))
     if (context.txs?.has(this.alias)) {
       return Promise.reject(
         new LifespanError(`A transaction on "${this.alias}" is already open in this context; use its handle instead of starting another.`, {
@@ -84,9 +84,10 @@ export class Database implements Queryable {
 
   #run(method: Method, sql: unknown, values: unknown, options: StatementOptions | undefined): Promise<[unknown, unknown]> {
     const context = storage.getStore()
-    if (!context) return this.#host.implicitScope(() => this.#run(method, sql, values, options))
-    const tx = context.txs?.get(this.alias)
+    const tx = context?.txs?.get(this.alias)
     if (tx) return tx.run(method, sql, values)
+    // Outside any scope, or after the scope ended (a statement it did not await): one of its own.
+    if (!context || context.frame.closed) return this.#host.implicitScope(() => this.#run(method, sql, values, options))
     const lease = context.frame.lease(this.#pool)
     return this.#once(lease, method, sql, values).catch((err: unknown) => {
       const policy = this.#pool.options.retry
@@ -104,6 +105,7 @@ export class Database implements Queryable {
   async #once(lease: Lease, method: Method, sql: unknown, values: unknown): Promise<[unknown, unknown]> {
     const got = lease.connection()
     const conn: PoolConnection = got instanceof Promise ? await got : got
+    const done = lease.hold()
     try {
       return await this.#pool.exec(conn, method, sql, values)
     } catch (err) {
@@ -113,6 +115,8 @@ export class Database implements Queryable {
         this.#pool.suspectAll()
       }
       throw withCode(err, cls)
+    } finally {
+      done()
     }
   }
 

@@ -6,6 +6,8 @@
  * original as `cause`.
  */
 
+import type { ErrorClass } from './classify.js'
+
 const kBrand = Symbol.for('mysql-lifespan.error')
 
 /** Every code a {@link LifespanError} can carry. */
@@ -24,6 +26,8 @@ export const ErrorCodes = {
   SCOPE_INTERRUPTED: 'ERR_LIFESPAN_SCOPE_INTERRUPTED',
   /** No validated connection could be had within `acquireTimeoutMs`. */
   ACQUIRE_TIMEOUT: 'ERR_LIFESPAN_ACQUIRE_TIMEOUT',
+  /** A validation ping failed or timed out; the connection was destroyed (the cause of an acquisition timeout). */
+  PING_FAILED: 'ERR_LIFESPAN_PING_FAILED',
   /** A statement ran longer than `queryTimeoutMs`; its connection was destroyed. */
   QUERY_TIMEOUT: 'ERR_LIFESPAN_QUERY_TIMEOUT',
   /** A mysql2 error without a code: the connection was already closed. */
@@ -40,6 +44,10 @@ export const ErrorCodes = {
   HOOK_FAILED: 'ERR_LIFESPAN_HOOK_FAILED',
   /** A call is not allowed in the current state (for example `onStartup` after startup). */
   INVALID_STATE: 'ERR_LIFESPAN_INVALID_STATE',
+  /** A method got an argument of the wrong kind (for example `scope()` without a function, an undefined bind value). */
+  INVALID_ARGUMENT: 'ERR_LIFESPAN_INVALID_ARGUMENT',
+  /** mysql2 raised an error without a code (for example "Queue limit reached."); the original is the `cause`. */
+  DRIVER_ERROR: 'ERR_LIFESPAN_DRIVER_ERROR',
 } as const
 
 /** A stable error code of this library. */
@@ -142,6 +150,21 @@ export class HookError extends LifespanError {
     })
     this.errors = errors
   }
+}
+
+/** @internal The error for a method called with an argument of the wrong kind. */
+export function invalidArgument(message: string, cause?: unknown): LifespanError {
+  return new LifespanError(message, { code: ErrorCodes.INVALID_ARGUMENT, cause })
+}
+
+/** @internal An error the caller can match on: one without a string code gets a library code. */
+export function withCode(err: unknown, cls: ErrorClass): unknown {
+  if (typeof (err as { code?: unknown } | null)?.code === 'string') return err
+  const message = (err as Error | null)?.message ?? String(err)
+  if (cls === 'disconnect') {
+    return new LifespanError(`The connection is closed: ${message}`, { code: ErrorCodes.CONNECTION_CLOSED, cause: err })
+  }
+  return new LifespanError(`mysql2 failed without an error code: ${message}`, { code: ErrorCodes.DRIVER_ERROR, cause: err })
 }
 
 /** A short, secret-free description of an error: its code and message. */

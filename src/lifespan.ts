@@ -6,7 +6,7 @@
 import mysql from 'mysql2'
 import { makeClassifier, type ErrorClass } from './classify.js'
 import { Database, type DatabaseHost } from './database.js'
-import { ErrorCodes, HookError, LifespanError, describe } from './errors.js'
+import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from './errors.js'
 import { log } from './log.js'
 import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { AliasPool, type AliasStats } from './pool.js'
@@ -119,13 +119,18 @@ export class Lifespan {
     return [...this.#pools.keys()]
   }
 
+  /** The default shutdown deadline (`shutdownTimeoutMs`), for adapters that close a server first. */
+  get shutdownTimeoutMs(): number {
+    return this.#options.shutdownTimeoutMs
+  }
+
   /**
    * Registers a hook run by {@link Lifespan.startup}, in a `startup` scope, after every alias connected.
    *
    * @throws {LifespanError} `ERR_LIFESPAN_INVALID_STATE` once startup has begun.
    */
   onStartup(hook: Hook): this {
-    if (typeof hook !== 'function') throw new TypeError('onStartup expects a function')
+    if (typeof hook !== 'function') throw invalidArgument('onStartup() expects a function')
     if (this.#state !== 'created') throw new LifespanError('onStartup() must be called before startup().', { code: ErrorCodes.INVALID_STATE })
     this.#startupHooks.push(hook)
     return this
@@ -136,11 +141,18 @@ export class Lifespan {
    * and before connections are closed. Hooks run in reverse order of registration.
    */
   onShutdown(hook: Hook): this {
-    if (typeof hook !== 'function') throw new TypeError('onShutdown expects a function')
+    if (typeof hook !== 'function') throw invalidArgument('onShutdown() expects a function')
     if (this.#state === 'stopping' || this.#state === 'stopped') {
       throw new LifespanError('onShutdown() must be called before shutdown().', { code: ErrorCodes.INVALID_STATE })
     }
     this.#shutdownHooks.push(hook)
+    return this
+  }
+
+  /** Removes a hook registered with {@link Lifespan.onShutdown} (for schedules and servers that stop on their own). */
+  offShutdown(hook: Hook): this {
+    const i = this.#shutdownHooks.indexOf(hook)
+    if (i >= 0) this.#shutdownHooks.splice(i, 1)
     return this
   }
 
@@ -221,8 +233,10 @@ export class Lifespan {
    * ```
    */
   scope<T>(fn: () => T | Promise<T>, options?: ScopeOptions): Promise<T> {
-    if (typeof fn !== 'function') return Promise.reject(new TypeError('scope() expects a function'))
-    if (storage.getStore()) return Promise.resolve().then(fn)
+    if (typeof fn !== 'function') return Promise.reject(invalidArgument('scope() expects a function'))
+    // Nested: join the running scope (unless it already ended and fn is its straggler).
+    const parent = storage.getStore()
+    if (parent && !parent.frame.closed) return Promise.resolve().then(fn)
     const kind = options?.kind ?? 'task'
     if (this.#state === 'running') return this.#open(fn, kind)
     if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#open(fn, kind))
@@ -268,7 +282,7 @@ export class Lifespan {
    * ```
    */
   task<A extends unknown[], R>(fn: (...args: A) => R | Promise<R>): (...args: A) => Promise<R> {
-    if (typeof fn !== 'function') throw new TypeError('task() expects a function')
+    if (typeof fn !== 'function') throw invalidArgument('task() expects a function')
     return (...args: A) => this.scope(() => fn(...args))
   }
 
@@ -447,7 +461,7 @@ export class Lifespan {
    * ```
    */
   async run<T>(main: (signal: AbortSignal) => T | Promise<T>, options?: RunOptions): Promise<T | undefined> {
-    if (typeof main !== 'function') throw new TypeError('run() expects a function')
+    if (typeof main !== 'function') throw invalidArgument('run() expects a function')
     const controller = new AbortController()
     const signals = options?.signals ?? ['SIGINT', 'SIGTERM']
     let received = 0

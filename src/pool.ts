@@ -8,7 +8,7 @@ import mysql from 'mysql2'
 import type { Pool, PoolConnection } from 'mysql2'
 import pRetry from 'p-retry'
 import { type ErrorClass } from './classify.js'
-import { AcquireTimeoutError, ErrorCodes, LifespanError, describe } from './errors.js'
+import { AcquireTimeoutError, ErrorCodes, LifespanError, describe, invalidArgument, withCode } from './errors.js'
 import type { Logger, ResolvedAliasOptions } from './options.js'
 import { log } from './log.js'
 
@@ -52,7 +52,9 @@ interface Meta {
   epoch: number
 }
 
-const TIMED_OUT = Symbol('timed out')
+/** One attempt ran out of the acquisition's time. An Error, because p-retry rejects anything else. */
+class AttemptTimeout extends Error {}
+const timedOut = (err: unknown): boolean => err instanceof AttemptTimeout
 const AGE_JITTER = 0.025
 
 /** How long before the server's own idle limit a connection stops being trusted. */
@@ -160,11 +162,12 @@ export class AliasPool {
           randomize: true,
           maxRetryTime: Math.max(0, deadline - Date.now()),
           onFailedAttempt: ({ error }) => {
-            last = error
+            // The final attempt's own timeout says nothing; keep the failure before it.
+            if (!timedOut(error)) last = error
           },
           shouldRetry: ({ error }) => this.shouldRetryConnect(error, deadline),
         }).catch((error: unknown) => {
-          throw this.toAcquireError(error === TIMED_OUT || error instanceof AcquireTimeoutError ? last : error, last)
+          throw this.toAcquireError(timedOut(error) ? last : error)
         })
       }
     } finally {
@@ -174,18 +177,18 @@ export class AliasPool {
 
   private shouldRetryConnect(err: unknown, deadline: number): boolean {
     if (this.closed || Date.now() >= deadline) return false
-    if (err === TIMED_OUT) return false
+    if (timedOut(err)) return false
     const cls = this.classify(err)
     return cls === 'connect-refused' || cls === 'disconnect' || cls === 'read-only'
   }
 
-  private toAcquireError(err: unknown, last?: unknown): unknown {
-    if (this.closed) return new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED, cause: last })
-    const cls = err === TIMED_OUT || err === undefined ? 'disconnect' : this.classify(err)
+  private toAcquireError(err: unknown): unknown {
+    if (this.closed) return new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED, cause: err })
+    const cause = timedOut(err) ? this.lastFailure : err
+    const cls = cause === undefined ? 'disconnect' : this.classify(cause)
     // Errors a retry cannot fix surface as they are (mysql2's code intact).
-    if (cls === 'fatal-config' || cls === 'other') return err
+    if (cls === 'fatal-config' || cls === 'other') return withCode(cause, cls)
     this.counters.acquireTimeouts++
-    const cause = err === TIMED_OUT || err === undefined ? (last ?? this.lastFailure) : err
     return new AcquireTimeoutError(this.alias, this.options.acquireTimeoutMs, this.counts(), cause)
   }
 
@@ -193,7 +196,7 @@ export class AliasPool {
   private async attempt(deadline: number): Promise<PoolConnection> {
     for (;;) {
       const remaining = deadline - Date.now()
-      if (remaining <= 0 || this.closed) throw TIMED_OUT
+      if (remaining <= 0 || this.closed) throw new AttemptTimeout('acquisition deadline passed')
       const conn = await this.checkout(remaining)
       if (await this.validate(conn, deadline)) {
         this.leased.add(conn)
@@ -207,7 +210,7 @@ export class AliasPool {
       let settled = false
       const timer = setTimeout(() => {
         settled = true
-        reject(TIMED_OUT)
+        reject(new AttemptTimeout('no connection within the acquisition deadline'))
       }, timeoutMs)
       this.pool.getConnection((err, conn) => {
         if (settled) {
@@ -244,12 +247,12 @@ export class AliasPool {
       this.destroy(conn, 'idle')
       return false
     }
-    if (m.epoch < this.epoch || (this.options.healthCheck && idle > this.options.aliveBypassMs)) {
+    if (m.epoch < this.epoch || (this.options.healthCheck && idle >= this.options.aliveBypassMs)) {
       this.counters.pings++
       const ok = await this.ping(conn, Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now())))
       if (!ok) {
         this.lastFailure = new LifespanError(`Validation ping failed or took longer than ${this.options.pingTimeoutMs} ms`, {
-          code: ErrorCodes.ACQUIRE_TIMEOUT,
+          code: ErrorCodes.PING_FAILED,
         })
         this.counters.pingFailures++
         this.destroy(conn, 'ping')
@@ -327,8 +330,8 @@ export class AliasPool {
         const run = conn[method] as (sql: unknown, values: unknown, cb: (e: unknown, r?: unknown, f?: unknown) => void) => void
         run.call(conn, sql, values, done)
       } catch (err) {
-        // mysql2 throws synchronously for some bad arguments (for example undefined bind values).
-        done(err)
+        // mysql2 throws synchronously for bad arguments (no SQL, undefined bind values).
+        done(invalidArgument(`Invalid statement arguments: ${(err as Error)?.message ?? String(err)}`, err))
       }
     })
   }

@@ -45,6 +45,10 @@ export class Lease {
   /** Set while a transaction owns the connection: other statements of the scope wait for it. */
   private txDone: Promise<void> | undefined
   private leakTimer: NodeJS.Timeout | undefined
+  /** Statements (or transactions) running on the connection right now. */
+  private inFlight = 0
+  /** The scope ended while statements were still running: give the connection back after the last one. */
+  private endPending = false
 
   constructor(pool: AliasPool, frame: Frame) {
     this.pool = pool
@@ -89,6 +93,20 @@ export class Lease {
     }
   }
 
+  /**
+   * Marks work running on the connection; call the returned function when it settles.
+   * A connection is never handed to another scope while a statement of this one is in flight.
+   */
+  hold(): () => void {
+    this.inFlight++
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      if (--this.inFlight === 0 && this.endPending) this.giveBack()
+    }
+  }
+
   /** Ends the lease: the connection goes back to the pool (or is destroyed when `reason` is given). */
   async end(reason?: DestroyReason): Promise<void> {
     if (this.leakTimer) clearTimeout(this.leakTimer)
@@ -99,11 +117,22 @@ export class Lease {
         // The acquisition's failure was already reported to whoever was waiting for it.
       }
     }
+    if (reason) {
+      const conn = this.conn
+      this.conn = undefined
+      if (conn) this.pool.destroy(conn, reason)
+      return
+    }
+    // Work the scope did not await (fire and forget) still owns the connection.
+    if (this.inFlight > 0) this.endPending = true
+    else this.giveBack()
+  }
+
+  private giveBack(): void {
+    this.endPending = false
     const conn = this.conn
     this.conn = undefined
-    if (!conn) return
-    if (reason) this.pool.destroy(conn, reason)
-    else this.pool.release(conn)
+    if (conn) this.pool.release(conn)
   }
 
   private watchForLeak(): void {
@@ -132,6 +161,8 @@ export class Frame implements ScopeInfo {
   private readonly leases = new Map<string, Lease>()
   private reject: ((err: unknown) => void) | undefined
   interruption: LifespanError | undefined
+  /** The scope has ended; statements still made from its async context get a scope of their own. */
+  closed = false
 
   constructor(kind: ScopeKind, captureStack: boolean) {
     this.kind = kind
@@ -181,6 +212,7 @@ export class Frame implements ScopeInfo {
 
   /** Gives every leased connection back (or destroys them when the scope was interrupted). */
   async close(): Promise<void> {
+    this.closed = true
     if (this.leases.size === 0) return
     const reason: DestroyReason | undefined = this.interruption ? 'interrupted' : undefined
     await Promise.all([...this.leases.values()].map((lease) => lease.end(reason)))

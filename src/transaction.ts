@@ -7,7 +7,7 @@
  */
 import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2'
 import { type ErrorClass, isConnectionBroken } from './classify.js'
-import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanError } from './errors.js'
+import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanError, withCode } from './errors.js'
 import type { AliasPool } from './pool.js'
 import { retrying } from './retry.js'
 import { type Context, type Lease, storage } from './scope.js'
@@ -50,17 +50,6 @@ interface StatementOptionsLike {
 
 /** @internal */
 export type Method = 'query' | 'execute'
-
-/** @internal An error the caller can match on: one without a string code gets a library code. */
-export function withCode(err: unknown, cls: ErrorClass): unknown {
-  if (typeof err !== 'object' || err === null) return err
-  if (typeof (err as { code?: unknown }).code === 'string') return err
-  if (cls !== 'disconnect') return err
-  return new LifespanError(`The connection is closed: ${(err as Error).message ?? String(err)}`, {
-    code: ErrorCodes.CONNECTION_CLOSED,
-    cause: err,
-  })
-}
 
 /**
  * A handle on an open transaction, passed to the `transaction()` callback.
@@ -149,6 +138,7 @@ async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Prom
   const { pool, lease, context, classify } = env
   const conn = await lease.connection()
   const unlock = lease.lockForTransaction()
+  const done = lease.hold()
   const tx = new Transaction(pool, conn, classify)
   let commitSent = false
   try {
@@ -175,6 +165,7 @@ async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Prom
   } finally {
     tx.close()
     unlock()
+    done()
   }
 }
 

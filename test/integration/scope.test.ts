@@ -268,3 +268,36 @@ describe('transactions', () => {
     }
   })
 })
+
+describe('work a scope did not await', () => {
+  it('keeps the connection until the last statement finishes, then releases it', async () => {
+    const lifespan = lifespanFor()
+    let late!: Promise<unknown>
+    await lifespan.scope(async () => {
+      await lifespan.db().query('SELECT 1')
+      late = lifespan.db().query('SELECT SLEEP(0.2) AS s') // fire and forget
+    })
+    expect(lifespan.stats().activeScopes).toBe(0)
+    expect(lifespan.stats().aliases.default!.inUse).toBe(1) // still running on it
+    await late
+    await sleep(10)
+    expect(lifespan.stats().aliases.default!.inUse).toBe(0)
+  })
+
+  it('runs statements made after the scope ended in a scope of their own, and releases it', async () => {
+    const lifespan = lifespanFor()
+    let gate!: () => void
+    const opened = new Promise<void>((r) => (gate = r))
+    let after!: Promise<unknown>
+    await lifespan.scope(async () => {
+      await lifespan.db().query('SELECT 1')
+      after = opened.then(() => lifespan.db().query('SELECT 2 AS v'))
+    })
+    gate()
+    const [rows] = (await after) as [Array<{ v: number }>]
+    expect(rows[0]!.v).toBe(2)
+    await sleep(10)
+    expect(lifespan.stats().aliases.default!.inUse).toBe(0)
+    expect(lifespan.stats().activeScopes).toBe(0)
+  })
+})
