@@ -21,6 +21,7 @@ import { AsyncResource } from 'node:async_hooks'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Database, Lifespan } from '../index.js'
+import { drain, track } from './shared/in-flight.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -85,6 +86,7 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
             }
             if (reply.raw.closed) onClose()
             else reply.raw.once('close', onClose)
+            track(lifespan, reply.raw)
             next()
           }),
       )
@@ -130,17 +132,13 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
     } as typeof route.handler
   })
 
-  // Fastify waits for every socket before running onClose hooks, and a keep-alive socket whose
-  // response was in flight when closing began stays open for `keepAliveTimeout` (72 s by default,
-  // fastify/fastify#7044): telling those clients to reconnect elsewhere lets the shutdown proceed.
-  let closing = false
+  // Fastify's own close waits for every socket, and one whose response was in flight when it
+  // began stays open for `keepAliveTimeout` (72 s by default, fastify/fastify#7044), holding the
+  // lifespan's shutdown: those responses (tracked in onRequest) say `Connection: close` instead.
+  let stopDraining: (() => void) | undefined
   fastify.addHook('preClose', (next) => {
-    closing = true
+    stopDraining = drain(lifespan, () => {})
     next()
-  })
-  fastify.addHook('onSend', (request, reply, payload, next) => {
-    if (closing && request.raw.httpVersionMajor < 2 && !reply.raw.headersSent) reply.header('connection', 'close')
-    next(null, payload)
   })
 
   fastify.addHook('onReady', async () => {
@@ -148,7 +146,11 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
   })
   // Fastify's own onClose, which waits for in-flight requests, runs before the ones of plugins.
   fastify.addHook('onClose', async () => {
-    await lifespan.shutdown()
+    try {
+      await lifespan.shutdown()
+    } finally {
+      stopDraining?.()
+    }
   })
   done()
 }

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ServiceUnavailableException } from '@nestjs/common'
 import type { Lifespan } from '../../index.js'
+import { track } from '../shared/in-flight.js'
 
 /** @internal A request's open scope, as the interceptor sees it. */
 export interface RequestScope {
@@ -16,8 +17,6 @@ export interface RequestScope {
 
 /** Keyed by Node's request object: on the Fastify platform, middleware get `request.raw`. */
 const scopes = new WeakMap<IncomingMessage, RequestScope>()
-/** Responses of the open request scopes, per lifespan. */
-const responses = new WeakMap<Lifespan, Set<ServerResponse>>()
 
 /** @internal Node's request behind an Express request (itself) or a Fastify one (`raw`). */
 export function rawRequest(request: unknown): IncomingMessage | undefined {
@@ -60,13 +59,11 @@ export function openRequestScope(lifespan: Lifespan, req: IncomingMessage, res: 
                 }
               },
             })
-            let open = responses.get(lifespan)
-            if (!open) responses.set(lifespan, (open = new Set()))
-            open.add(res)
+            // Lets a graceful close ask this response's client not to keep the socket alive.
+            track(lifespan, res)
             // 'close' follows a finished response and an aborted one alike.
             const onClose = (): void => {
               over = true
-              open.delete(res)
               settle()
             }
             if (res.closed) onClose()
@@ -81,18 +78,6 @@ export function openRequestScope(lifespan: Lifespan, req: IncomingMessage, res: 
         if (!inside) refused(err)
       })
   })
-}
-
-/**
- * @internal Asks the clients of the responses still in flight to close their connection
- * afterwards. The HTTP server closes idle keep-alive sockets when it stops, but not those
- * that become idle later, which would hold the app's close (and the lifespan's shutdown)
- * for the keep-alive timeout: 5 s on Express, 72 s on Fastify.
- */
-export function closeAfterResponse(lifespan: Lifespan): void {
-  for (const res of responses.get(lifespan) ?? []) {
-    if (!res.headersSent && (res.req?.httpVersionMajor ?? 1) < 2) res.setHeader('connection', 'close')
-  }
 }
 
 /** @internal Node's response behind an Express response (itself) or a Fastify reply (`raw`). */
