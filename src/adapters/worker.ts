@@ -101,6 +101,7 @@ export function every(lifespan: Lifespan, intervalMs: number, job: (signal: Abor
       finished = true
       clearTimeout(timer)
       signal?.removeEventListener('abort', onStop)
+      lifespan.offShutdown(onStop)
       if (failure) reject(failure.error)
       else resolve()
     }

@@ -10,7 +10,7 @@
  * shutdownOnSignals(server, lifespan, { timeoutMs: 10_000 })
  * ```
  */
-import { DEFAULTS, ErrorCodes, type Lifespan, LifespanError, type ShutdownReport } from '../../index.js'
+import { ErrorCodes, type Lifespan, LifespanError, type ShutdownReport } from '../../index.js'
 import { drain } from './in-flight.js'
 
 /**
@@ -31,9 +31,8 @@ export interface CloseOptions {
   /**
    * Budget for the whole close, in milliseconds: requests get until then to finish; the
    * lifespan's shutdown gets what is left (and interrupts what still runs at the end).
-   * Pass the lifespan's own `shutdownTimeoutMs` when you changed it.
    *
-   * @default 10000 (`DEFAULTS.shutdownTimeoutMs`)
+   * @default the lifespan's `shutdownTimeoutMs`
    */
   timeoutMs?: number
 }
@@ -64,7 +63,7 @@ const closing = new WeakMap<ClosableServer, Promise<ShutdownReport>>()
  * ```
  */
 export function closeGracefully(server: ClosableServer, lifespan: Lifespan, options: CloseOptions = {}): Promise<ShutdownReport> {
-  const timeoutMs = options.timeoutMs ?? DEFAULTS.shutdownTimeoutMs
+  const timeoutMs = options.timeoutMs ?? lifespan.shutdownTimeoutMs
   if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
     return Promise.reject(new LifespanError(`Invalid option \`timeoutMs\`: expected a whole number >= 0, got ${String(timeoutMs)}`, { code: ErrorCodes.INVALID_OPTION }))
   }

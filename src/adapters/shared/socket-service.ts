@@ -129,6 +129,7 @@ export function serveSocket(lifespan: Lifespan, handler: SocketHandler, options:
   const close = (): void => {
     if (closing) return
     closing = true
+    lifespan.offShutdown(close)
     server.close()
     for (const [socket, working] of busy) if (!working) socket.end()
   }
