@@ -1,15 +1,10 @@
 /**
  * @module
- * Fastify adapter: every request runs in its own task scope, the lifespan starts when the
+ * Fastify adapter: every request runs in its own task scope; the lifespan starts when the
  * app is ready and shuts down when it closes.
  *
  * @example
  * ```ts
- * import Fastify from 'fastify'
- * import { createLifespan } from 'mysql-lifespan'
- * import { fastifyLifespan } from 'mysql-lifespan/fastify'
- *
- * const lifespan = createLifespan({ databases: { default: process.env.MYSQL_URL! } })
  * const app = Fastify()
  * await app.register(fastifyLifespan, { lifespan })
  * app.get('/', async (request) => (await request.db().query('SELECT 1 AS ok'))[0])
@@ -29,9 +24,9 @@ declare module 'fastify' {
     lifespan: Lifespan
   }
   interface FastifyRequest {
-    /** `lifespan.db(alias)`: statements run on the connection of this request's scope. */
     // A property, not a method: two copies of this declaration (source and build, as in this
     // repository's own type check) then resolve to one type instead of clashing overloads.
+    /** `lifespan.db(alias)`: statements run on the connection of this request's scope. */
     db: (alias?: string) => Database
   }
 }
@@ -46,7 +41,7 @@ export interface FastifyLifespanOptions {
 interface RequestScope {
   /** Captured inside the scope, to re-enter it where Fastify resumes in another async context. */
   readonly resource: AsyncResource
-  /** Route handlers still running: an aborted request's handler may still be using the connection. */
+  /** Route handlers still running: after a client abort, the handler may still use the connection. */
   running: number
   /** The response was sent, or the connection closed under it. */
   over: boolean
@@ -55,7 +50,9 @@ interface RequestScope {
 
 const scopes = new WeakMap<FastifyRequest, RequestScope>()
 
-function settle(scope: RequestScope): void {
+function settle(scope: RequestScope, change: { running?: number; over?: true }): void {
+  scope.running += change.running ?? 0
+  scope.over ||= change.over === true
   if (scope.over && scope.running === 0) scope.end()
 }
 
@@ -80,12 +77,8 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
             const scope: RequestScope = { resource: new AsyncResource('mysql-lifespan:request'), running: 0, over: false, end }
             scopes.set(request, scope)
             // 'close' follows both a finished response and an aborted one; onResponse misses aborts.
-            const onClose = (): void => {
-              scope.over = true
-              settle(scope)
-            }
-            if (reply.raw.closed) onClose()
-            else reply.raw.once('close', onClose)
+            if (reply.raw.closed) settle(scope, { over: true })
+            else reply.raw.once('close', () => settle(scope, { over: true }))
             track(lifespan, reply.raw)
             next()
           }),
@@ -114,21 +107,17 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
     route.handler = function countedHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
       const scope = scopes.get(request)
       if (!scope) return handler.call(this as never, request, reply)
-      scope.running++
-      const finished = (): void => {
-        scope.running--
-        settle(scope)
-      }
-      let result: unknown
+      settle(scope, { running: 1 })
+      const finished = (): void => settle(scope, { running: -1 })
       try {
-        result = handler.call(this as never, request, reply)
+        const result: unknown = handler.call(this as never, request, reply)
+        if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') (result as PromiseLike<unknown>).then(finished, finished)
+        else finished()
+        return result
       } catch (err) {
         finished()
         throw err
       }
-      if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') (result as PromiseLike<unknown>).then(finished, finished)
-      else finished()
-      return result
     } as typeof route.handler
   })
 
@@ -141,9 +130,7 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
     next()
   })
 
-  fastify.addHook('onReady', async () => {
-    await lifespan.startup()
-  })
+  fastify.addHook('onReady', () => lifespan.startup())
   // Fastify's own onClose, which waits for in-flight requests, runs before the ones of plugins.
   fastify.addHook('onClose', async () => {
     try {
