@@ -15,7 +15,7 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Database, Lifespan } from '../index.js'
+import { type Database, ErrorCodes, type Lifespan } from '../index.js'
 import { drain, track } from './shared/in-flight.js'
 
 declare module 'fastify' {
@@ -87,8 +87,11 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
         // After entry the rejection means the scope was interrupted at a shutdown deadline;
         // the handler's own statements reject with the same error, so there is nothing to answer.
         if (entered) return
+        const code = (err as { code?: unknown } | null)?.code
+        const refused = code === ErrorCodes.SHUTTING_DOWN || code === ErrorCodes.STOPPED
         reply.code(503)
-        next(err as Error)
+        // Other failures (the database unreachable at a lazy startup) are not described to the client.
+        next(refused ? (err as Error) : new Error('The database is unavailable.', { cause: err }))
       })
   })
 

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { ServiceUnavailableException } from '@nestjs/common'
-import type { Lifespan } from '../../index.js'
+import { ErrorCodes, type Lifespan } from '../../index.js'
 import { track } from '../shared/in-flight.js'
 
 /** @internal A request's open scope, as the interceptor sees it. */
@@ -86,9 +86,13 @@ export function rawResponse(response: unknown): ServerResponse | undefined {
   return raw && typeof raw === 'object' && typeof (raw as ServerResponse).once === 'function' ? (raw as ServerResponse) : undefined
 }
 
-/** @internal The HTTP answer to a refused scope: 503, with the library's error code. */
+/**
+ * @internal The HTTP answer to a refused scope: 503 with the library's code during shutdown;
+ * any other failure (the database unreachable at a lazy startup) is not described to the client.
+ */
 export function unavailable(err: unknown): ServiceUnavailableException {
   const code = (err as { code?: unknown } | null)?.code
-  const message = err instanceof Error ? err.message : 'The database is unavailable.'
-  return new ServiceUnavailableException({ statusCode: 503, error: 'Service Unavailable', message, code }, { cause: err })
+  const refused = code === ErrorCodes.SHUTTING_DOWN || code === ErrorCodes.STOPPED
+  const body = refused ? { code, message: (err as Error).message } : { message: 'The database is unavailable.' }
+  return new ServiceUnavailableException({ statusCode: 503, error: 'Service Unavailable', ...body }, { cause: err })
 }
