@@ -17,10 +17,14 @@ import { requestScope, unavailable } from './request-scope.js'
  * @example
  * ```ts
  * @Controller()
- * @UseInterceptors(LifespanInterceptor)
+ * @UseInterceptors(LifespanInterceptor)   // already global unless `interceptor: false`
  * export class JobsController {
+ *   constructor(@InjectLifespan() private readonly lifespan: Lifespan) {}
+ *
  *   @EventPattern('job.created')
- *   async onJob(data: Job) { await this.lifespan.db().execute('INSERT ...', [data.id]) }
+ *   async onJob(data: { id: number }) {
+ *     await this.lifespan.db().execute('INSERT INTO seen (job_id) VALUES (?)', [data.id])
+ *   }
  * }
  * ```
  */
