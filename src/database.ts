@@ -121,8 +121,9 @@ export class Database implements Queryable {
   }
 
   #rerunnable(err: unknown, sql: unknown, options: StatementOptions | undefined): boolean {
-    // A statement that ran out of time would most likely do so again.
-    if ((err as { code?: unknown } | null)?.code === ErrorCodes.QUERY_TIMEOUT) return false
+    // A statement that ran out of time (ours or mysql2's per-query `timeout`) would most likely do so again.
+    const code = (err as { code?: unknown } | null)?.code
+    if (code === ErrorCodes.QUERY_TIMEOUT || code === 'PROTOCOL_SEQUENCE_TIMEOUT') return false
     const cls = this.#host.classify(err)
     // A read-only refusal means the statement was not applied: running it again cannot double it.
     if (cls === 'read-only') return true

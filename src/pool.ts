@@ -353,6 +353,9 @@ export class AliasPool {
       log(this.logger, 'debug', { alias: this.alias, reason, threadId: conn.threadId }, 'connection destroyed')
     }
     conn.destroy()
+    // mysql2's destroy() only half-closes (FIN) and waits for the server, which a dead path or a
+    // server busy with a long statement does not answer: close the socket for real.
+    ;(conn as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
   }
 
   /** Server-side ids of connections leased to scopes right now. */

@@ -117,7 +117,7 @@ export interface TransactionEnv {
 
 function isRetryable(err: unknown, classify: (error: unknown) => ErrorClass): boolean {
   const code = (err as { code?: unknown } | null)?.code
-  if (code === ErrorCodes.COMMIT_OUTCOME_UNKNOWN || code === ErrorCodes.QUERY_TIMEOUT) return false
+  if (code === ErrorCodes.COMMIT_OUTCOME_UNKNOWN || code === ErrorCodes.QUERY_TIMEOUT || code === 'PROTOCOL_SEQUENCE_TIMEOUT') return false
   const cls = classify(err)
   return cls === 'transaction-retryable' || cls === 'disconnect' || cls === 'read-only'
 }

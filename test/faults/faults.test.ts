@@ -199,6 +199,15 @@ describe('validation and timeouts', () => {
     expect(Number(rows[0]!.id)).not.toBe(id)
   })
 
+  it('mysql2\'s own per-query timeout: the wedged connection is destroyed, the read is not re-run', async () => {
+    const lifespan = lifespanFor({ url: server.url })
+    await expect(lifespan.db().query({ sql: 'SELECT SLEEP(2)', timeout: 200 })).rejects.toMatchObject({ code: 'PROTOCOL_SEQUENCE_TIMEOUT' })
+    const stats = lifespan.stats().aliases.default!
+    expect(stats.destroyed.broken).toBe(1)
+    expect(stats.retries).toBe(0)
+    await expect(lifespan.db().query('SELECT 1')).resolves.toBeDefined()
+  })
+
   it('acquireTimeoutMs bounds acquisition through a dead path; the error carries pool counts and the last cause', async () => {
     const lifespan = lifespanFor({ url: throughProxy(server.url, proxy), acquireTimeoutMs: 1_500, aliveBypassMs: 0 })
     await lifespan.startup()

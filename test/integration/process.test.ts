@@ -49,6 +49,29 @@ describe('run()', () => {
     for (const id of ids) expect(left).not.toContain(id)
   })
 
+  it('a second signal destroys at once and leaves exit code 1', async () => {
+    const child = spawn(process.execPath, ['test/fixtures/run-stuck.mjs'], {
+      cwd: root,
+      env: { ...process.env, MYSQL_URL: mysqlUrl() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    for (let i = 0; i < 100 && !out.includes('ready'); i++) await sleep(50)
+    await sleep(200)
+    child.kill('SIGTERM')
+    await sleep(300)
+    expect(child.exitCode).toBeNull() // still draining: shutdownTimeoutMs is 60 s
+    const started = Date.now()
+    child.kill('SIGTERM')
+    const code = await exited
+    expect(Date.now() - started).toBeLessThan(3_000)
+    expect(code).toBe(1)
+    expect(out).toContain('main rejected ERR_LIFESPAN_STOPPED')
+    expect(out).toContain('state stopped exitCode 1')
+  })
+
   it('sets exit code 1 and rethrows when main fails, after shutting down', async () => {
     const lifespan = lifespanFor()
     const before = process.exitCode
