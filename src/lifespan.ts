@@ -23,6 +23,14 @@ export interface ScopeOptions {
    * @default 'task'
    */
   kind?: ScopeKind
+  /**
+   * Inside another scope: `'join'` runs `fn` in it (same connection, same transaction context);
+   * `'new'` opens a scope of its own. Adapters use `'new'`, so a server started inside a scope
+   * (a startup hook, a test) still gives every request its own.
+   *
+   * @default 'join'
+   */
+  nested?: 'join' | 'new'
 }
 
 /** Options of {@link Lifespan.shutdown}. */
@@ -236,7 +244,7 @@ export class Lifespan {
     if (typeof fn !== 'function') return Promise.reject(invalidArgument('scope() expects a function'))
     // Nested: join the running scope (unless it already ended and fn is its straggler).
     const parent = storage.getStore()
-    if (parent && !parent.frame.closed) return Promise.resolve().then(fn)
+    if (parent && !parent.frame.closed && options?.nested !== 'new') return Promise.resolve().then(fn)
     const kind = options?.kind ?? 'task'
     if (this.#state === 'running') return this.#open(fn, kind)
     if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#open(fn, kind))

@@ -81,8 +81,7 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
             else reply.raw.once('close', () => settle(scope, { over: true }))
             track(lifespan, reply.raw)
             next()
-          }),
-      )
+          }), { nested: 'new' })
       .catch((err: unknown) => {
         // After entry the rejection means the scope was interrupted at a shutdown deadline;
         // the handler's own statements reject with the same error, so there is nothing to answer.

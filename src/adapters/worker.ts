@@ -115,7 +115,7 @@ export function every(lifespan: Lifespan, intervalMs: number, job: (signal: Abor
       const started = Date.now()
       running = true
       try {
-        await lifespan.scope(() => job(stop.signal))
+        await lifespan.scope(() => job(stop.signal), { nested: 'new' })
       } catch (error) {
         // Shutdown refused or interrupted the run: the schedule is over, not failed.
         const over = isRefusal(error) || (error as { code?: unknown } | null)?.code === ErrorCodes.SCOPE_INTERRUPTED

@@ -53,6 +53,18 @@ describe('scopes', () => {
     })
   })
 
+  it('open a scope of its own inside another with nested: \'new\'', async () => {
+    const lifespan = lifespanFor()
+    await lifespan.scope(async () => {
+      const outer = lifespan.currentScope()!.id
+      const outerConn = await connectionId(lifespan)
+      const inner = await lifespan.scope(async () => ({ id: lifespan.currentScope()!.id, conn: await connectionId(lifespan) }), { nested: 'new' })
+      expect(inner.id).not.toBe(outer)
+      expect(inner.conn).not.toBe(outerConn)
+      expect(lifespan.currentScope()!.id).toBe(outer)
+    })
+  })
+
   it('run each call of a task() in its own scope', async () => {
     const lifespan = lifespanFor()
     const handle = lifespan.task(async (n: number) => ({ n, scope: lifespan.currentScope()?.id }))

@@ -54,8 +54,7 @@ export class LifespanInterceptor implements NestInterceptor {
               if (unsubscribed) return end()
               // handle() binds the controller call to the async context it is called in: this scope.
               inner = next.handle().pipe(finalize(end)).subscribe(subscriber)
-            }),
-        )
+            }), { nested: 'new' })
         .catch((err: unknown) => subscriber.error(http && !inside ? unavailable(err) : err))
       return () => {
         unsubscribed = true

@@ -70,8 +70,7 @@ export function openRequestScope(lifespan: Lifespan, req: IncomingMessage, res: 
             else res.once('close', onClose)
             entered()
             next()
-          }),
-      )
+          }), { nested: 'new' })
       // Once inside, a rejection means the scope was interrupted at a shutdown deadline; the
       // controller's statements reject with the same error, so there is nothing left to answer.
       .catch((err: unknown) => {

@@ -55,7 +55,7 @@ export function requestScope<T>(lifespan: Lifespan, res: NodeResponse | undefine
           settled = Promise.resolve()
         }
         return res ? Promise.all([settled, whenClosed(res)]) : settled
-      })
+      }, { nested: 'new' })
       .catch((err: unknown) => {
         // Once downstream runs, the only rejection left is an interruption at the shutdown
         // deadline; downstream learns of it from its own statements, so it is not reported twice.

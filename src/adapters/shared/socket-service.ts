@@ -76,7 +76,7 @@ export function serveSocket(lifespan: Lifespan, handler: SocketHandler, options:
 
   const answer = async (request: string, socket: Socket): Promise<{ reply: string | undefined; last: boolean }> => {
     try {
-      return { reply: format(await lifespan.scope(() => handler(request, socket))), last: false }
+      return { reply: format(await lifespan.scope(() => handler(request, socket), { nested: 'new' })), last: false }
     } catch (error) {
       return { reply: options.onError ? options.onError(error, request) : errorLine(error), last: isRefusal(error) }
     }
