@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { lifespanFor, mysqlUrl, serverConnectionIds, sleep } from '../support/env.js'
@@ -109,5 +109,23 @@ describe('secrets', () => {
       expect(text).not.toContain('secret')
     }
     await lifespan.shutdown()
+  })
+})
+
+describe('TCP keepalive', () => {
+  it('is armed on every pooled socket with a ~10 s idle delay, not the kernel\'s 2 h', async () => {
+    const lifespan = lifespanFor()
+    await lifespan.startup()
+    const port = new URL(mysqlUrl()).port || '3306'
+    const lines = execFileSync('ss', ['-Htnop', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(`pid=${process.pid},`))
+    expect(lines.length).toBeGreaterThan(0)
+    for (const line of lines) {
+      const timer = /timer:\(keepalive,([\d.]+)(ms|sec|min)/.exec(line)
+      expect(timer, line).not.toBeNull()
+      const seconds = Number(timer![1]) * ({ ms: 0.001, sec: 1, min: 60 } as const)[timer![2] as 'ms' | 'sec' | 'min']
+      expect(seconds).toBeLessThanOrEqual(10)
+    }
   })
 })
