@@ -1,0 +1,144 @@
+/**
+ * `npm run bench` (repository root): every measure of issue 4, printed as tables and written to
+ * benchmarks/RESULTS.md.
+ *
+ *   npm run bench                      full run (about 10 minutes on 2 cores)
+ *   npm run bench -- --quick           shorter windows, fewer rounds; writes RESULTS.quick.md
+ *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation
+ *   npm run bench -- --lib=path/to/index.js   hot path against a patched build of the library
+ *   MYSQL_URL=mysql://user:pw@host:3306/db npm run bench
+ */
+import { writeFileSync } from 'node:fs'
+import { BENCH_DIR } from './lib/deps.js'
+import { describeEnvironment, MYSQL_URL, redact } from './lib/env.js'
+import { runFastify } from './fastify.js'
+import { runHotPath } from './hot-path.js'
+import { runRecovery } from './recovery.js'
+import { runScale } from './scale.js'
+import { runValidation } from './validation.js'
+
+const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation'] as const
+type Measure = (typeof MEASURES)[number]
+
+function parseArgs(argv: string[]): { quick: boolean; only: Set<Measure>; lib: string | undefined; out: string | undefined } {
+  let quick = false
+  let only = new Set<Measure>(MEASURES)
+  let lib: string | undefined
+  let out: string | undefined
+  for (const arg of argv) {
+    if (arg === '--quick') quick = true
+    else if (arg.startsWith('--only=')) {
+      const names = arg.slice(7).split(',').filter(Boolean)
+      for (const n of names) if (!(MEASURES as readonly string[]).includes(n)) throw new Error(`unknown measure "${n}" (known: ${MEASURES.join(', ')})`)
+      only = new Set(names as Measure[])
+    } else if (arg.startsWith('--lib=')) lib = arg.slice(6)
+    else if (arg.startsWith('--out=')) out = arg.slice(6)
+    else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(`usage: npm run bench -- [--quick] [--only=${MEASURES.join(',')}] [--lib=patched/index.js] [--out=file.md]\n`)
+      process.exit(0)
+    } else throw new Error(`unknown argument ${arg}`)
+  }
+  return { quick, only, lib, out }
+}
+
+const log = (line: string): void => void process.stdout.write(`${line}\n`)
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2))
+  const started = Date.now()
+  const url = MYSQL_URL
+  const env = await describeEnvironment(url)
+  const q = args.quick
+  const settings = {
+    hot: q ? { rounds: 2, warmupMs: 300, durationMs: 800 } : { rounds: 4, warmupMs: 500, durationMs: 1_500 },
+    fastify: q ? { rounds: 1, warmupS: 1, durationS: 4 } : { rounds: 3, warmupS: 2, durationS: 8 },
+    recovery: { rounds: q ? 1 : 2 },
+    scale: q ? { sequential: 100_000, concurrent: 20_000 } : { sequential: 1_000_000, concurrent: 100_000 },
+    validation: q ? { idleSamples: 8, durations: { 1: 4_000, 100: 3_000, 10_000: 2_000 } } : { idleSamples: 20, durations: { 1: 10_000, 100: 5_000, 10_000: 3_000 } },
+  }
+  log(`mysql-lifespan benchmarks${q ? ' (--quick)' : ''}: ${env.cpu}, ${env.cores} cores, Node ${env.node}, ${env.server} at ${redact(url)}`)
+  const sections: string[] = []
+  const verdicts: string[] = []
+  const section = (title: string, body: string): void => {
+    sections.push(`## ${title}\n\n${body}\n`)
+    log(`\n## ${title}\n\n${body}\n`)
+  }
+
+  if (args.only.has('hot')) {
+    log('\n[1/5] hot-path overhead')
+    const r = await runHotPath({ url, ...settings.hot, ...(args.lib ? { lib: args.lib } : {}), log })
+    section(`1. Hot-path overhead: \`SELECT 1\`, pool of 10${args.lib ? ` (patched library: ${args.lib})` : ''}`, r.markdown)
+    verdicts.push(
+      `Hot path: mysql-lifespan \`scope()\` at ${Object.entries(r.ratios).map(([c, x]) => `${x.scope.toFixed(2)}x (c=${c})`).join(', ')} of plain checkout + query; ` +
+        `targets (>= 0.90x at c=1, >= 0.95x at c=16/64) ${r.targetsMet ? 'met' : '**not met**'}.`,
+    )
+  }
+  if (args.only.has('fastify')) {
+    log('\n[2/5] Fastify request (1 read + 1 write)')
+    const r = await runFastify({ url, ...settings.fastify, connections: 32, log })
+    section('2. A realistic request: Fastify, 1 read + 1 write', r.markdown)
+    verdicts.push(`Fastify: adapter at ${r.rpsRatio.toFixed(2)}x the requests/s of plain mysql2, p99 at ${r.p99Ratio.toFixed(2)}x.`)
+  }
+  if (args.only.has('recovery')) {
+    log('\n[3/5] recovery after faults')
+    const r = await runRecovery({ url, rounds: settings.recovery.rounds, log })
+    section('3. Recovery after each fault', r.markdown)
+    verdicts.push(`Recovery: mysql-lifespan failed or hung on ${r.lifespanFailures} reads in all faults and rounds.`)
+  }
+  if (args.only.has('scale')) {
+    log('\n[4/5] scale')
+    const r = await runScale({ url, ...settings.scale, log })
+    section('4. Scale: many scopes, heap after GC', r.markdown)
+    verdicts.push(`Scale: ${r.errors} errors; heap growth under load ${r.heapGrowthMiB.toFixed(2)} MiB.`)
+  }
+  if (args.only.has('validation')) {
+    log('\n[5/5] cost of validation')
+    const d = settings.validation.durations as Record<number, number>
+    const r = await runValidation({ url, idleSamples: settings.validation.idleSamples, rates: [1, 100, 10_000], rateDurationMs: (rate) => d[rate] ?? 3_000, log })
+    section('5. Cost of validation on scope entry', r.markdown)
+    verdicts.push(`Validation: a ping after idle adds ${r.pingCostMs.toFixed(3)} ms to that scope.`)
+  }
+
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1)
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+  const doc = [
+    `# mysql-lifespan benchmarks${q ? ' (quick run)' : ''}`,
+    '',
+    `Generated by \`${command}\` on ${env.date} in ${minutes} min. Every figure below comes from that one run.`,
+    '',
+    '| | |',
+    '| --- | --- |',
+    `| machine | ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB, ${env.os} |`,
+    `| Node | ${env.node} |`,
+    `| server | ${env.server} at ${env.url} (recovery faults: a disposable MariaDB of the same install, and the fault proxy) |`,
+    `| library | mysql-lifespan ${env.versions['mysql-lifespan']} at commit ${env.commit} |`,
+    `| packages | ${Object.entries(env.versions).filter(([k]) => k !== 'mysql-lifespan').map(([k, v]) => `${k} ${v}`).join(', ')} |`,
+    '',
+    '## Summary',
+    '',
+    ...verdicts.map((v) => `- ${v}`),
+    '',
+    '## How to run',
+    '',
+    '```sh',
+    'npm run bench                          # builds the library and tools, installs benchmarks/ deps if missing, runs everything',
+    'npm run bench -- --quick               # shorter windows and fewer rounds (writes benchmarks/RESULTS.quick.md)',
+    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation',
+    'npm run bench -- --only=hot --lib=$PWD/.build/patched/dist/index.js   # hot path against a patched build',
+    'MYSQL_URL=mysql://user:pw@host:3306/db npm run bench',
+    '```',
+    '',
+    'The machine is shared (2 cores: the Node process under test, MariaDB, the load generator and anything else running). ' +
+      'Variants alternate within each round and every figure is a median over rounds; the CPU busy share before each trial is recorded with each table.',
+    '',
+    ...sections,
+  ].join('\n')
+  const out = args.out ?? `${BENCH_DIR}${q ? 'RESULTS.quick.md' : 'RESULTS.md'}`
+  writeFileSync(out, `${doc.trimEnd()}\n`)
+  log(`\nwrote ${out} (${minutes} min)`)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${(err as Error)?.stack ?? String(err)}\n`)
+  process.exitCode = 1
+})
