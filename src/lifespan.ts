@@ -218,11 +218,9 @@ export class Lifespan {
             log(this.#options.logger, 'error', { err: describe(err), kind }, `${kind} hook failed`)
           }
         }
-      })
+      }, this.#forget)
     } catch (err) {
       errors.push(err)
-    } finally {
-      await this.#closeFrame(frame)
     }
     return errors
   }
@@ -252,25 +250,17 @@ export class Lifespan {
     return Promise.reject(this.#refusal())
   }
 
-  async #open<T>(fn: () => T | Promise<T>, kind: ScopeKind): Promise<T> {
+  #open<T>(fn: () => T | Promise<T>, kind: ScopeKind): Promise<T> {
     // Shutdown may have begun while startup was awaited.
-    if (this.#state !== 'running' && !(this.#state === 'stopping' && kind === 'shutdown')) throw this.#refusal()
+    if (this.#state !== 'running' && !(this.#state === 'stopping' && kind === 'shutdown')) return Promise.reject(this.#refusal())
     const frame = new Frame(kind, this.#captureStacks)
     this.#active.add(frame)
-    try {
-      return await frame.run(fn)
-    } finally {
-      await this.#closeFrame(frame)
-    }
+    return frame.run(fn, this.#forget)
   }
 
-  async #closeFrame(frame: Frame): Promise<void> {
-    try {
-      await frame.close()
-    } finally {
-      this.#active.delete(frame)
-      if (this.#active.size === 0) this.#drained?.()
-    }
+  #forget = (frame: Frame): void => {
+    this.#active.delete(frame)
+    if (this.#active.size === 0) this.#drained?.()
   }
 
   #refusal(): LifespanError {
@@ -400,11 +390,12 @@ export class Lifespan {
     }
     const late = others()
     if (late.length === 0) return 0
+    // Read the ids first: interrupting a scope destroys its connections (our side only).
+    const leased = [...this.#pools.values()].map((pool) => ({ pool, ids: pool.leasedThreadIds() }))
     const error = interruptedError('it was still running at the shutdown deadline')
     for (const frame of late) frame.interrupt(error)
     await Promise.all(
-      [...this.#pools.values()].map(async (pool) => {
-        const ids = pool.leasedThreadIds()
+      leased.map(async ({ pool, ids }) => {
         if (ids.length === 0) return
         await this.#kill(pool, ids)
         pool.destroyLeased('interrupted')

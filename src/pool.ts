@@ -198,7 +198,8 @@ export class AliasPool {
       const remaining = deadline - Date.now()
       if (remaining <= 0 || this.closed) throw new AttemptTimeout('acquisition deadline passed')
       const conn = await this.checkout(remaining)
-      if (await this.validate(conn, deadline)) {
+      const valid = this.validate(conn, deadline)
+      if (valid === true || (valid !== false && (await valid))) {
         this.leased.add(conn)
         return conn
       }
@@ -207,11 +208,15 @@ export class AliasPool {
 
   private checkout(timeoutMs: number): Promise<PoolConnection> {
     return new Promise((resolve, reject) => {
+      // With a free connection mysql2 answers on the next tick: no wait to bound, no timer to pay for.
+      const free = (this.pool as unknown as { _freeConnections?: { length: number } })._freeConnections?.length
       let settled = false
-      const timer = setTimeout(() => {
-        settled = true
-        reject(new AttemptTimeout('no connection within the acquisition deadline'))
-      }, timeoutMs)
+      const timer = free
+        ? undefined
+        : setTimeout(() => {
+            settled = true
+            reject(new AttemptTimeout('no connection within the acquisition deadline'))
+          }, timeoutMs)
       this.pool.getConnection((err, conn) => {
         if (settled) {
           // Arrived after we gave up: hand it back so the slot is not lost.
@@ -219,24 +224,27 @@ export class AliasPool {
           return
         }
         settled = true
-        clearTimeout(timer)
+        if (timer) clearTimeout(timer)
         if (err) reject(err)
         else resolve(conn)
       })
     })
   }
 
-  /** Validation on entry. Returns false (having destroyed it) when the connection must not be used. */
-  private async validate(conn: PoolConnection, deadline: number): Promise<boolean> {
-    const m = this.meta.get(conn)
+  /**
+   * Validation on entry: `true`, `false` (the connection was destroyed), or a promise of either
+   * when a round trip is needed. Synchronous in the common case: no promise for a trusted connection.
+   */
+  private validate(conn: PoolConnection, deadline: number): boolean | Promise<boolean> {
+    let m = this.meta.get(conn)
     if (!m) {
       // Not adopted: mysql2 emitted no 'connection' (cannot happen in 3.x); treat as new.
       this.adopt(conn)
-      return this.validate(conn, deadline)
+      m = this.meta.get(conn) as Meta
     }
     this.counters.validations++
-    const now = Date.now()
     if (m.idleLimitMs === undefined) return this.readIdleLimit(conn, m, deadline)
+    const now = Date.now()
     if (m.maxAgeMs > 0 && now - m.createdAt >= m.maxAgeMs) {
       this.destroy(conn, 'maxAge')
       return false
@@ -247,20 +255,23 @@ export class AliasPool {
       this.destroy(conn, 'idle')
       return false
     }
-    if (m.epoch < this.epoch || (this.options.healthCheck && idle >= this.options.aliveBypassMs)) {
-      this.counters.pings++
-      const ok = await this.ping(conn, Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now())))
-      if (!ok) {
-        this.lastFailure = new LifespanError(`Validation ping failed or took longer than ${this.options.pingTimeoutMs} ms`, {
-          code: ErrorCodes.PING_FAILED,
-        })
-        this.counters.pingFailures++
-        this.destroy(conn, 'ping')
-        this.suspectAll()
-        return false
-      }
-      m.epoch = this.epoch
+    if (m.epoch < this.epoch || (this.options.healthCheck && idle >= this.options.aliveBypassMs)) return this.pingCheck(conn, m, deadline)
+    return true
+  }
+
+  private async pingCheck(conn: PoolConnection, m: Meta, deadline: number): Promise<boolean> {
+    this.counters.pings++
+    const ok = await this.ping(conn, Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now())))
+    if (!ok) {
+      this.lastFailure = new LifespanError(`Validation ping failed or took longer than ${this.options.pingTimeoutMs} ms`, {
+        code: ErrorCodes.PING_FAILED,
+      })
+      this.counters.pingFailures++
+      this.destroy(conn, 'ping')
+      this.suspectAll()
+      return false
     }
+    m.epoch = this.epoch
     return true
   }
 

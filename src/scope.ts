@@ -107,25 +107,24 @@ export class Lease {
     }
   }
 
-  /** Ends the lease: the connection goes back to the pool (or is destroyed when `reason` is given). */
-  async end(reason?: DestroyReason): Promise<void> {
+  /**
+   * Ends the lease: the connection goes back to the pool (or is destroyed when `reason` is given).
+   * Synchronous unless an acquisition is still under way, then a promise of its end.
+   */
+  end(reason?: DestroyReason): Promise<void> | undefined {
     if (this.leakTimer) clearTimeout(this.leakTimer)
-    if (this.pending) {
-      try {
-        await this.pending
-      } catch {
-        // The acquisition's failure was already reported to whoever was waiting for it.
-      }
-    }
+    // The acquisition's failure was already reported to whoever was waiting for it.
+    if (this.pending) return this.pending.then(() => this.end(reason), () => undefined)
     if (reason) {
       const conn = this.conn
       this.conn = undefined
       if (conn) this.pool.destroy(conn, reason)
-      return
+      return undefined
     }
     // Work the scope did not await (fire and forget) still owns the connection.
     if (this.inFlight > 0) this.endPending = true
     else this.giveBack()
+    return undefined
   }
 
   private giveBack(): void {
@@ -158,8 +157,8 @@ export class Frame implements ScopeInfo {
   readonly context: Context
   /** Where the scope was opened; captured only when leak detection is on. */
   readonly stack: string | undefined
-  private readonly leases = new Map<string, Lease>()
-  private reject: ((err: unknown) => void) | undefined
+  private leases: Map<string, Lease> | undefined
+  private settle: ((ok: boolean, value: unknown) => void) | undefined
   interruption: LifespanError | undefined
   /** The scope has ended; statements still made from its async context get a scope of their own. */
   closed = false
@@ -170,19 +169,34 @@ export class Frame implements ScopeInfo {
     this.stack = captureStack ? new Error('scope opened here').stack : undefined
   }
 
-  /** Runs `fn` in this scope; the promise rejects at once if the scope is interrupted. */
-  run<T>(fn: () => T | Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` in this scope. When `fn` settles (or the scope is interrupted) the leases end,
+   * `onClosed` is told, and only then does the returned promise settle.
+   */
+  run<T>(fn: () => T | Promise<T>, onClosed: (frame: Frame) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.reject = reject
+      let done = false
+      const settle = (ok: boolean, value: unknown): void => {
+        if (done) return
+        done = true
+        const finish = (): void => {
+          onClosed(this)
+          if (ok) resolve(value as T)
+          else reject(value)
+        }
+        const closing = this.close()
+        if (closing) closing.then(finish, finish)
+        else finish()
+      }
+      this.settle = settle
       storage.run(this.context, () => {
-        // Settle only when fn settles: resolve(promise) would lock this promise to fn's
-        // and make interrupt() a no-op.
+        // Settle only when fn settles, never by adopting fn's promise: interrupt() must still win.
         try {
           const result = fn()
-          if (isThenable(result)) result.then(resolve, reject)
-          else resolve(result as T)
+          if (isThenable(result)) result.then((value) => settle(true, value), (err: unknown) => settle(false, err))
+          else settle(true, result)
         } catch (err) {
-          reject(err)
+          settle(false, err)
         }
       })
     })
@@ -190,10 +204,11 @@ export class Frame implements ScopeInfo {
 
   /** The lease of `pool`'s alias in this scope, created on first use. */
   lease(pool: AliasPool): Lease {
-    let lease = this.leases.get(pool.alias)
+    const leases = (this.leases ??= new Map())
+    let lease = leases.get(pool.alias)
     if (!lease) {
       lease = new Lease(pool, this)
-      this.leases.set(pool.alias, lease)
+      leases.set(pool.alias, lease)
     }
     return lease
   }
@@ -203,22 +218,27 @@ export class Frame implements ScopeInfo {
     if (this.interruption) throw this.interruption
   }
 
-  /** Stops the scope: its promise rejects with `error`; later statements in it reject too. */
+  /** Stops the scope: its promise rejects with `error` (its connections destroyed); later statements in it reject too. */
   interrupt(error: LifespanError): void {
     if (this.interruption) return
     this.interruption = error
-    this.reject?.(error)
+    this.settle?.(false, error)
   }
 
   /** Gives every leased connection back (or destroys them when the scope was interrupted). */
-  async close(): Promise<void> {
+  private close(): Promise<void> | undefined {
     this.closed = true
-    if (this.leases.size === 0) return
+    const leases = this.leases
+    if (!leases) return undefined
+    this.leases = undefined
     const reason: DestroyReason | undefined = this.interruption ? 'interrupted' : undefined
-    await Promise.all([...this.leases.values()].map((lease) => lease.end(reason)))
-    this.leases.clear()
+    let waits: Array<Promise<void>> | undefined
+    for (const lease of leases.values()) {
+      const wait = lease.end(reason)
+      if (wait) (waits ??= []).push(wait)
+    }
+    return waits && Promise.all(waits).then(() => undefined)
   }
-
 }
 
 function isThenable(value: unknown): value is PromiseLike<never> {
