@@ -4,6 +4,7 @@
  * handed to a scope, a bound on the whole acquisition, connection metadata and
  * generation invalidation. Scopes never see mysql2's pool directly.
  */
+import { AsyncResource } from 'node:async_hooks'
 import mysql from 'mysql2'
 import type { Pool, PoolConnection } from 'mysql2'
 import pRetry from 'p-retry'
@@ -78,6 +79,13 @@ export class AliasPool {
   private closed = false
   /** The last reason a connection was refused, for the cause of an acquisition timeout. */
   private lastFailure: unknown = undefined
+  /**
+   * The async context the pool was created in. A socket keeps the AsyncLocalStorage stores of
+   * the code that opened it for as long as it lives; opening (and replacing) sockets from here
+   * keeps a request's scope, and any other store of the caller, from being pinned by a pooled
+   * connection for its whole life.
+   */
+  private readonly home = new AsyncResource('mysql-lifespan:pool')
   private waiting = 0
   private readonly counters = {
     created: 0,
@@ -217,7 +225,7 @@ export class AliasPool {
             settled = true
             reject(new AttemptTimeout('no connection within the acquisition deadline'))
           }, timeoutMs)
-      this.pool.getConnection((err, conn) => {
+      const onConnection = (err: NodeJS.ErrnoException | null, conn: PoolConnection): void => {
         if (settled) {
           // Arrived after we gave up: hand it back so the slot is not lost.
           if (conn) conn.release()
@@ -227,7 +235,10 @@ export class AliasPool {
         if (timer) clearTimeout(timer)
         if (err) reject(err)
         else resolve(conn)
-      })
+      }
+      // No free connection: mysql2 may open a socket right here, so do it from the pool's own context.
+      if (free) this.pool.getConnection(onConnection)
+      else this.home.runInAsyncScope(() => this.pool.getConnection(onConnection))
     })
   }
 
@@ -363,10 +374,13 @@ export class AliasPool {
       this.counters.destroyed[reason]++
       log(this.logger, 'debug', { alias: this.alias, reason, threadId: conn.threadId }, 'connection destroyed')
     }
-    conn.destroy()
-    // mysql2's destroy() only half-closes (FIN) and waits for the server, which a dead path or a
-    // server busy with a long statement does not answer: close the socket for real.
-    ;(conn as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
+    // Removing a connection lets mysql2 open a new one for a queued waiter: from the pool's context.
+    this.home.runInAsyncScope(() => {
+      conn.destroy()
+      // mysql2's destroy() only half-closes (FIN) and waits for the server, which a dead path or a
+      // server busy with a long statement does not answer: close the socket for real.
+      ;(conn as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
+    })
   }
 
   /** Server-side ids of connections leased to scopes right now. */
