@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     seconds: args.seconds,
     concurrency: args.concurrency,
     kernelDrops: args.kernelDrops,
-    log: args.quiet ? (line) => (line.startsWith('kernel-level') ? log(line) : undefined) : log,
+    log: args.quiet ? undefined : log,
   })
   log('')
   log(result.table)

@@ -1,28 +1,21 @@
 /**
- * REPRODUCTION of a library bug found by the chaos soak (open: `it.fails` until fixed).
+ * REGRESSION TEST for a library bug found by the chaos soak (fixed in 132a1fc).
  *
  * mysql2 opens a pooled connection's socket synchronously inside whatever call needs it:
  * `pool.getConnection()` from `AliasPool.acquire()`, or `pool.releaseConnection()` (reached
  * from `conn.destroy()`/`conn.release()`) when a waiter is queued. Node gives every new TCP
  * handle the AsyncLocalStorage store of the code that created it (`kResourceStore`), so a
- * pooled connection keeps the library's context `{ frame, txs }` of the scope that happened
- * to open it, for as long as the connection lives (up to `maxAgeMs`, 30 min by default):
- * that scope's Frame (whose settled promise holds the scope's result), and, when the socket
- * was opened from a transaction's `lease.discard()`, that Transaction and the destroyed
- * PoolConnection it held (with mysql2's prepared-statement LRU, about 0.5 MiB). The socket's
- * own callbacks also run in that foreign scope's context.
+ * pooled connection kept the library's context `{ frame, txs }` of the scope that happened to
+ * open it, for as long as the connection lived (up to `maxAgeMs`, 30 min by default): that
+ * scope's Frame, whose settled promise holds the scope's result, and, when the socket was
+ * opened from a transaction's `lease.discard()`, that Transaction and the destroyed
+ * PoolConnection it held (with mysql2's prepared-statement LRU, about 0.5 MiB).
  *
- * Evidence from the soak (heap snapshot during a run, after GC): 15 destroyed PoolConnections
+ * Evidence at the time (heap snapshots, after GC): in the soak, 15 destroyed PoolConnections
  * alive, each retained by `TCPSocketWrap → TCP[kResourceStore] → { txs } → Map →
- * Transaction.#conn`; heap +7.5 MiB after a proxy stall, released only when those pooled
- * connections were replaced. It is bounded by the pool size (no growth without limit), but
- * it pins unrelated requests' data in a long-lived process.
- *
- * Expected: a finished scope is not reachable from the pool. A fix: open sockets outside the
- * callers' contexts, e.g. run `pool.getConnection()`, `conn.release()` and `conn.destroy()`
- * through an `AsyncResource` made when the pool is created (`runInAsyncScope`), which also
- * keeps other AsyncLocalStorage instances (user request contexts, tracing) out of the socket.
- * When the second test starts failing (bug fixed), turn `it.fails` into `it`.
+ * Transaction.#conn`, heap +7.5 MiB after each proxy stall; in the test below, the finished
+ * scope's result retained by `TCPSocketWrap → TCP[kResourceStore] → { frame } → Frame.settle →
+ * … → Promise → result`. The fix opens sockets from the pool's own async context.
  */
 import v8 from 'node:v8'
 import vm from 'node:vm'
@@ -55,7 +48,7 @@ async function scopeReturningBigValue(lifespan: ReturnType<typeof lifespanFor>):
   return ref
 }
 
-describe('REPRO (open library bug): a pooled connection pins the context of the scope that opened it', () => {
+describe('regression: a pooled connection does not pin the context of the scope that opened it', () => {
   it('control: a scope that reuses an idle pooled connection is collectable once it ended', async () => {
     const lifespan = lifespanFor({ databases: { default: { uri: mysqlUrl(), connectionLimit: 4 } } })
     await lifespan.startup() // opens one connection, outside any scope
@@ -64,7 +57,7 @@ describe('REPRO (open library bug): a pooled connection pins the context of the 
     expect(await collected(ref)).toBe(true)
   })
 
-  it.fails('a scope that made the pool open a new connection is collectable once it ended', async () => {
+  it('a scope that made the pool open a new connection is collectable once it ended', async () => {
     const lifespan = lifespanFor({ databases: { default: { uri: mysqlUrl(), connectionLimit: 4 } } })
     await lifespan.startup()
     // Keep the only idle connection busy, so the next scope's acquisition opens a second one.
@@ -73,8 +66,8 @@ describe('REPRO (open library bug): a pooled connection pins the context of the 
     const ref = await scopeReturningBigValue(lifespan)
     await busy
     expect(lifespan.stats().aliases.default).toMatchObject({ open: 2, created: 2 })
-    // Observed: still reachable, through the new socket's TCP handle (kResourceStore → frame →
-    // the scope's settled promise). It is freed only when that connection closes.
+    // Before the fix: still reachable through the new socket's TCP handle (kResourceStore →
+    // frame → the scope's settled promise), until that connection closed.
     expect(await collected(ref)).toBe(true)
   })
 })
