@@ -3,9 +3,8 @@
  * plain mysql2/promise pool or through the mysql-lifespan Fastify adapter. Prints
  * `{"event":"listening","port":N}`, then serves until SIGTERM.
  */
+import { pathToFileURL } from 'node:url'
 import mysql from 'mysql2/promise'
-import { createLifespan } from 'mysql-lifespan'
-import { fastifyLifespan } from 'mysql-lifespan/fastify'
 import { childConfig, emit } from './lib/child.js'
 import { loadFastify } from './lib/deps.js'
 
@@ -15,6 +14,8 @@ export interface FastifyServerConfig {
   pool: number
   table: string
   rows: number
+  /** A patched build's index.js (its adapters/fastify.js beside it) instead of mysql-lifespan. */
+  lib?: string
 }
 
 const config = childConfig<FastifyServerConfig>()
@@ -34,6 +35,12 @@ if (config.mode === 'plain') {
   })
   app.addHook('onClose', async () => pool.end())
 } else {
+  const core = (config.lib ? await import(pathToFileURL(config.lib).href) : await import('mysql-lifespan')) as typeof import('mysql-lifespan')
+  const adapter = (
+    config.lib ? await import(new URL('./adapters/fastify.js', pathToFileURL(config.lib)).href) : await import('mysql-lifespan/fastify')
+  ) as typeof import('mysql-lifespan/fastify')
+  const { createLifespan } = core
+  const { fastifyLifespan } = adapter
   const lifespan = createLifespan({ databases: { default: { uri: config.url, connectionLimit: config.pool } } })
   await app.register(fastifyLifespan, { lifespan })
   app.get('/item', async (request) => {

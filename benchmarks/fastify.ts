@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2/promise'
 import { autocannonBin } from './lib/deps.js'
-import { fmtBusy, waitForQuiet } from './lib/quiet.js'
+import { boost, fmtBusy, waitForQuiet } from './lib/quiet.js'
 import { fmtInt, fmtMs, fmtRatio, median, table } from './lib/stats.js'
 import type { FastifyServerConfig } from './fastify-server.js'
 
@@ -22,11 +22,15 @@ export interface FastifyBenchOptions {
   warmupS: number
   durationS: number
   connections: number
+  /** A patched build (see --lib), measured as a third server beside the two. */
+  lib?: string
   log: (line: string) => void
 }
 
+type Mode = 'plain' | 'lifespan' | 'patched'
+
 interface Trial {
-  mode: 'plain' | 'lifespan'
+  mode: Mode
   rps: number
   p50: number
   p99: number
@@ -58,6 +62,7 @@ async function cleanup(url: string): Promise<void> {
 function startServer(config: FastifyServerConfig): Promise<{ port: number; stop: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SERVER, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] })
+    boost(child.pid)
     let out = ''
     let err = ''
     const exited = new Promise<void>((r) => child.once('exit', () => r()))
@@ -94,6 +99,7 @@ function autocannon(port: number, connections: number, seconds: number): Promise
     const child = spawn(process.execPath, [autocannonBin(), '-j', '-c', String(connections), '-d', String(seconds), `http://127.0.0.1:${port}/item`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
+    boost(child.pid)
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     child.stderr.on('data', () => {})
@@ -113,10 +119,18 @@ export async function runFastify(options: FastifyBenchOptions): Promise<{ markdo
   const loads: string[] = []
   try {
     for (let round = 0; round < options.rounds; round++) {
-      const order: Array<'plain' | 'lifespan'> = round % 2 === 0 ? ['plain', 'lifespan'] : ['lifespan', 'plain']
+      const modes: Mode[] = options.lib ? ['plain', 'lifespan', 'patched'] : ['plain', 'lifespan']
+      const order = round % 2 === 0 ? modes : [...modes].reverse()
       for (const mode of order) {
         loads.push(`${mode} ${fmtBusy(await waitForQuiet())}`)
-        const server = await startServer({ mode, url: options.url, pool: 10, table: TABLE, rows: ROWS })
+        const server = await startServer({
+          mode: mode === 'plain' ? 'plain' : 'lifespan',
+          url: options.url,
+          pool: 10,
+          table: TABLE,
+          rows: ROWS,
+          ...(mode === 'patched' ? { lib: options.lib } : {}),
+        })
         try {
           await autocannon(server.port, options.connections, options.warmupS)
           const r = await autocannon(server.port, options.connections, options.durationS)
@@ -143,7 +157,7 @@ export async function runFastify(options: FastifyBenchOptions): Promise<{ markdo
   const stat = (mode: Trial['mode'], f: (t: Trial) => number): number => median(of(mode).map(f))
   const rpsRatio = stat('lifespan', (t) => t.rps) / stat('plain', (t) => t.rps)
   const p99Ratio = stat('lifespan', (t) => t.p99) / stat('plain', (t) => t.p99)
-  const row = (mode: Trial['mode'], title: string): string[] => [
+  const row = (mode: Mode, title: string): string[] => [
     title,
     fmtInt(stat(mode, (t) => t.rps)),
     of(mode).map((t) => fmtInt(t.rps)).join(', '),
@@ -155,12 +169,19 @@ export async function runFastify(options: FastifyBenchOptions): Promise<{ markdo
   const markdown = [
     table(
       ['server', 'req/s (median)', 'req/s per trial', 'p50 ms', 'p99 ms', 'errors + non-2xx', 'requests'],
-      [row('plain', 'Fastify + mysql2/promise `pool.query` (2 checkouts per request)'), row('lifespan', 'Fastify + `mysql-lifespan/fastify` (1 scope, 1 lease per request)')],
+      [
+        row('plain', 'Fastify + mysql2/promise `pool.query` (2 checkouts per request)'),
+        row('lifespan', 'Fastify + `mysql-lifespan/fastify` (1 scope, 1 lease per request)'),
+        ...(options.lib ? [row('patched', 'Fastify + `mysql-lifespan/fastify`, **patched** library')] : []),
+      ],
     ),
     '',
-    `mysql-lifespan / plain: **${fmtRatio(rpsRatio)} requests/s**, **${fmtRatio(p99Ratio)} p99 latency** (ratios of medians; autocannon reports latency in whole ms).`,
+    `mysql-lifespan / plain: **${fmtRatio(rpsRatio)} requests/s**, **${fmtRatio(p99Ratio)} p99 latency** (ratios of medians; autocannon reports latency in whole ms).` +
+      (options.lib
+        ? ` Patched / plain: ${fmtRatio(stat('patched', (t) => t.rps) / stat('plain', (t) => t.rps))} requests/s, ${fmtRatio(stat('patched', (t) => t.p99) / stat('plain', (t) => t.p99))} p99.`
+        : ''),
     '',
-    `${options.rounds} rounds, order A B / B A; autocannon -c ${options.connections}, ${options.warmupS} s warm-up (discarded) then ${options.durationS} s measured, ` +
+    `${options.rounds} rounds, order reversed every other round; autocannon -c ${options.connections}, ${options.warmupS} s warm-up (discarded) then ${options.durationS} s measured, ` +
       `fresh server process per trial, pool of 10. Each request: \`SELECT id, n FROM ${TABLE} WHERE id = ?\` then \`UPDATE ... SET n = n + 1 WHERE id = ?\` ` +
       `(InnoDB, autocommit, random id of ${ROWS}). Machine CPU busy just before each trial: ${loads.join(', ')}.`,
   ].join('\n')

@@ -1,14 +1,18 @@
 /**
- * One hot-path variant in its own process: `SELECT 1` over loopback with a pool of 10, at each
- * requested concurrency in turn (warm-up, then a timed window). Prints one JSON line per
- * concurrency. Run by hot-path.ts; not meant to be run by hand, but it can be:
+ * One hot-path variant in its own process: `SELECT 1` over loopback with a pool of 10.
+ * Persistent mode (hot-path.ts): waits for commands on stdin, each a timed window at one
+ * concurrency, so the orchestrator can interleave short windows of every variant.
+ * One-shot mode (profile.ts, or by hand): warm-up then one window per concurrency, e.g.
  *   node .build/bench/benchmarks/hot-path-worker.js '{"variant":"lifespan-scope","url":"mysql://root@127.0.0.1/test","concurrencies":[16],"warmupMs":500,"durationMs":2000}'
  */
+import { createHook } from 'node:async_hooks'
 import { performance } from 'node:perf_hooks'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import mysql from 'mysql2'
 import { pathToFileURL } from 'node:url'
 import { childConfig, childMain, emit } from './lib/child.js'
-import type { HotPathConfig, HotPathLine } from './lib/hot-path-types.js'
+import type { HotPathConfig, HotPathLine, WorkerCommand } from './lib/hot-path-types.js'
 import { Latencies } from './lib/stats.js'
 
 /** The library under test: the build in dist/, or a patched copy (`lib`: path of its index.js) to measure a proposed change. */
@@ -108,28 +112,117 @@ async function phase(op: Op, concurrency: number, ms: number, latencies?: Latenc
   return { ops, errors }
 }
 
+async function measure(op: Op, concurrency: number, durationMs: number): Promise<Omit<HotPathLine, 'event' | 'variant'>> {
+  const latencies = new Latencies()
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const { ops, errors } = await phase(op, concurrency, durationMs, latencies)
+  const elapsed = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return {
+    concurrency,
+    ops,
+    opsPerSec: (ops / elapsed) * 1000,
+    p50Ms: latencies.quantile(0.5),
+    p99Ms: latencies.quantile(0.99),
+    cpuUsPerOp: (cpu.user + cpu.system) / Math.max(1, ops),
+    errors,
+  }
+}
+
+/** Persistent mode: one JSON command per stdin line, one result line per command. */
+async function serve(config: HotPathConfig, op: Op, close: () => Promise<unknown>): Promise<void> {
+  emit({ event: 'ready' })
+  let buffer = ''
+  for await (const chunk of process.stdin) {
+    buffer += String(chunk)
+    let nl: number
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const command = JSON.parse(buffer.slice(0, nl)) as WorkerCommand
+      buffer = buffer.slice(nl + 1)
+      if (command.cmd === 'exit') {
+        await close()
+        return
+      }
+      const result = await measure(op, command.concurrency, command.ms)
+      emit({ event: 'window', variant: config.variant, ...result })
+    }
+  }
+  await close()
+}
+
+/**
+ * Deterministic structure of one operation: how many promises, timers and ticks it creates.
+ * (The hook itself turns on promise hooks, so this run is never timed.)
+ */
+async function count(config: HotPathConfig, op: Op): Promise<void> {
+  for (const concurrency of config.concurrencies) {
+    await phase(op, concurrency, config.warmupMs)
+    const counts: Record<string, number> = {}
+    let on = false
+    const hook = createHook({
+      init(_id, type) {
+        if (on) counts[type] = (counts[type] ?? 0) + 1
+      },
+    }).enable()
+    const n = 2_000
+    let done = 0
+    on = true
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (done < n) {
+          done++
+          await op()
+        }
+      }),
+    )
+    on = false
+    hook.disable()
+    const perOp = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / done]))
+    emit({ event: 'count', variant: config.variant, concurrency, ops: done, perOp })
+  }
+}
+
+/**
+ * Replaces mysql2's PoolConnection#query (the copy the library and the baselines share) with an
+ * in-process answer on the next turn of the event loop; returns the function that restores it.
+ */
+function fakeNetwork(): () => void {
+  const require = createRequire(import.meta.url)
+  // mysql2's exports map hides lib/; an absolute path reaches the same module instance.
+  const PoolConnection = require(join(dirname(require.resolve('mysql2')), 'lib', 'pool_connection.js')) as { prototype: { query: unknown } }
+  const original = PoolConnection.prototype.query
+  const rows = [{ 1: 1 }]
+  PoolConnection.prototype.query = function query(this: unknown, _sql: unknown, values: unknown, cb?: unknown) {
+    const callback = (typeof values === 'function' ? values : cb) as (err: null, rows: unknown, fields: unknown[]) => void
+    setImmediate(callback, null, rows, [])
+  }
+  return () => {
+    PoolConnection.prototype.query = original
+  }
+}
+
 childMain(async () => {
   const config = childConfig<HotPathConfig>()
   const { op, close } = await setup(config)
+  if (config.fakeNetwork) {
+    const concurrency = config.concurrencies[0] ?? 16
+    await phase(op, concurrency, config.warmupMs) // real connections opened and validated
+    const restore = fakeNetwork()
+    await phase(op, concurrency, config.warmupMs)
+    const line = { event: 'result', variant: config.variant, ...(await measure(op, concurrency, config.durationMs)) }
+    restore()
+    emit(line)
+    return void (await close())
+  }
+  if (config.persistent) return serve(config, op, close)
+  if (config.count) {
+    await count(config, op)
+    return void (await close())
+  }
   for (const concurrency of config.concurrencies) {
     await phase(op, concurrency, config.warmupMs)
-    const latencies = new Latencies()
-    const cpu0 = process.cpuUsage()
-    const t0 = performance.now()
-    const { ops, errors } = await phase(op, concurrency, config.durationMs, latencies)
-    const elapsed = performance.now() - t0
-    const cpu = process.cpuUsage(cpu0)
-    const line: HotPathLine = {
-      event: 'result',
-      variant: config.variant,
-      concurrency,
-      ops,
-      opsPerSec: (ops / elapsed) * 1000,
-      p50Ms: latencies.quantile(0.5),
-      p99Ms: latencies.quantile(0.99),
-      cpuUsPerOp: (cpu.user + cpu.system) / ops,
-      errors,
-    }
+    const line: HotPathLine = { event: 'result', variant: config.variant, ...(await measure(op, concurrency, config.durationMs)) }
     emit(line as unknown as Record<string, unknown>)
   }
   await close()

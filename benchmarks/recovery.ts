@@ -11,6 +11,7 @@ import mysql from 'mysql2/promise'
 import { SCENARIOS, TITLES, throughProxy, type ScenarioName } from '../demo/scenarios.js'
 import { startDisposableServer } from '../test/support/disposable-server.js'
 import { startFaultProxy } from '../test/support/fault-proxy.js'
+import { boost } from './lib/quiet.js'
 import { fmtInt, median, table } from './lib/stats.js'
 import { PEER_SETTINGS, SEQUELIZE_RETRY_MATCH, type RecoveryClientConfig, type RecoveryClientResult, type RecoveryMode } from './lib/recovery-settings.js'
 
@@ -38,6 +39,7 @@ interface Running {
 
 function startClient(config: RecoveryClientConfig): Running {
   const child = spawn(process.execPath, [CLIENT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] })
+  boost(child.pid)
   child.stdin.on('error', () => {})
   let buffer = ''
   let stderr = ''
@@ -98,6 +100,7 @@ export async function runRecovery(options: RecoveryOptions): Promise<{ markdown:
   const scenarios = options.scenarios ?? SCENARIOS
   const target = new URL(options.url)
   const server = await startDisposableServer()
+  boost(server.pid)
   const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 3306) })
   const outcomes = new Map<ScenarioName, Outcome[]>()
   try {

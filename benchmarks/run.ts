@@ -4,25 +4,30 @@
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           shorter windows, fewer rounds; writes RESULTS.quick.md
- *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation
- *   npm run bench -- --lib=path/to/index.js   hot path against a patched build of the library
+ *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation (and profile, not run by default)
+ *   npm run bench -- --only=hot,profile --lib=path/to/index.js   hot path (and profile) of a patched build beside dist/
  *   MYSQL_URL=mysql://user:pw@host:3306/db npm run bench
  */
 import { writeFileSync } from 'node:fs'
 import { BENCH_DIR } from './lib/deps.js'
+import { startDisposableServer, type DisposableServer } from '../test/support/disposable-server.js'
 import { describeEnvironment, MYSQL_URL, redact } from './lib/env.js'
+import { BENCH_NICE, boost } from './lib/quiet.js'
 import { runFastify } from './fastify.js'
 import { runHotPath } from './hot-path.js'
+import { runProfile } from './profile.js'
 import { runRecovery } from './recovery.js'
 import { runScale } from './scale.js'
 import { runValidation } from './validation.js'
 
-const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation'] as const
+const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'profile'] as const
+/** Run by default; `profile` only on request. */
+const DEFAULT_MEASURES: Measure[] = ['hot', 'fastify', 'recovery', 'scale', 'validation']
 type Measure = (typeof MEASURES)[number]
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<Measure>; lib: string | undefined; out: string | undefined } {
   let quick = false
-  let only = new Set<Measure>(MEASURES)
+  let only = new Set<Measure>(DEFAULT_MEASURES)
   let lib: string | undefined
   let out: string | undefined
   for (const arg of argv) {
@@ -46,11 +51,30 @@ const log = (line: string): void => void process.stdout.write(`${line}\n`)
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2))
   const started = Date.now()
-  const url = MYSQL_URL
+  // Unless MYSQL_URL names a server, the measures get a MariaDB of their own (a disposable one,
+  // the project's test tooling): no other client's queries on it while it is measured.
+  let own: DisposableServer | undefined
+  if (!process.env.MYSQL_URL) {
+    try {
+      own = await startDisposableServer({ maxConnections: 500 })
+    } catch (err) {
+      log(`no disposable MariaDB (${(err as Error).message.split('\n')[0]}); using ${redact(MYSQL_URL)}`)
+    }
+  }
+  const url = own?.url ?? MYSQL_URL
+  const boosted = boost(process.pid) && (own ? boost(own.pid) : true)
+  try {
+    await measures(args, url, own !== undefined, boosted, started)
+  } finally {
+    await own?.stop()
+  }
+}
+
+async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServer: boolean, boosted: boolean, started: number): Promise<void> {
   const env = await describeEnvironment(url)
   const q = args.quick
   const settings = {
-    hot: q ? { rounds: 2, warmupMs: 300, durationMs: 800 } : { rounds: 4, warmupMs: 500, durationMs: 1_500 },
+    hot: q ? { rounds: 4, warmupMs: 300, windowMs: 300 } : { rounds: 16, warmupMs: 1_000, windowMs: 500 },
     fastify: q ? { rounds: 1, warmupS: 1, durationS: 4 } : { rounds: 3, warmupS: 2, durationS: 8 },
     recovery: { rounds: q ? 1 : 2 },
     scale: q ? { sequential: 100_000, concurrent: 20_000 } : { sequential: 1_000_000, concurrent: 100_000 },
@@ -75,7 +99,7 @@ async function main(): Promise<void> {
   }
   if (args.only.has('fastify')) {
     log('\n[2/5] Fastify request (1 read + 1 write)')
-    const r = await runFastify({ url, ...settings.fastify, connections: 32, log })
+    const r = await runFastify({ url, ...settings.fastify, connections: 32, ...(args.lib ? { lib: args.lib } : {}), log })
     section('2. A realistic request: Fastify, 1 read + 1 write', r.markdown)
     verdicts.push(`Fastify: adapter at ${r.rpsRatio.toFixed(2)}x the requests/s of plain mysql2, p99 at ${r.p99Ratio.toFixed(2)}x.`)
   }
@@ -99,6 +123,11 @@ async function main(): Promise<void> {
     verdicts.push(`Validation: a ping after idle adds ${r.pingCostMs.toFixed(3)} ms to that scope.`)
   }
 
+  if (args.only.has('profile')) {
+    log('\n[profile] CPU profile of the hot path')
+    section('Profile: where the hot path spends its time', await runProfile({ url, ...(args.lib ? { lib: args.lib } : {}), log }))
+  }
+
   const minutes = ((Date.now() - started) / 60_000).toFixed(1)
   const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
   const doc = [
@@ -110,7 +139,8 @@ async function main(): Promise<void> {
     '| --- | --- |',
     `| machine | ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB, ${env.os} |`,
     `| Node | ${env.node} |`,
-    `| server | ${env.server} at ${env.url} (recovery faults: a disposable MariaDB of the same install, and the fault proxy) |`,
+    `| server | ${env.server}, ${ownServer ? 'a disposable MariaDB started for this run (test/support/disposable-server.ts: 32 MiB buffer pool, defaults otherwise), used by nothing else' : `at ${env.url}`}; recovery faults: a second disposable MariaDB and the fault proxy |`,
+    `| priority | ${boosted ? `the benchmark's processes${ownServer ? ' and its MariaDB' : ''} run at nice ${BENCH_NICE}, ahead of other work on the machine` : 'default (could not raise priority)'} |`,
     `| library | mysql-lifespan ${env.versions['mysql-lifespan']} at commit ${env.commit} |`,
     `| packages | ${Object.entries(env.versions).filter(([k]) => k !== 'mysql-lifespan').map(([k, v]) => `${k} ${v}`).join(', ')} |`,
     '',
@@ -123,8 +153,8 @@ async function main(): Promise<void> {
     '```sh',
     'npm run bench                          # builds the library and tools, installs benchmarks/ deps if missing, runs everything',
     'npm run bench -- --quick               # shorter windows and fewer rounds (writes benchmarks/RESULTS.quick.md)',
-    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation',
-    'npm run bench -- --only=hot --lib=$PWD/.build/patched/dist/index.js   # hot path against a patched build',
+    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation; `profile` (CPU profile of the hot path) on request',
+    'npm run bench -- --only=hot,profile --lib=$PWD/.build/patched/dist/index.js   # a patched build measured beside dist/',
     'MYSQL_URL=mysql://user:pw@host:3306/db npm run bench',
     '```',
     '',

@@ -5,6 +5,7 @@
  * would pay for them too.
  */
 import { spawn } from 'node:child_process'
+import { boost } from './quiet.js'
 
 export interface ChildOptions {
   /** Extra Node flags (`--expose-gc`, `--cpu-prof`). */
@@ -23,6 +24,7 @@ export function runChild(script: string, config: unknown, options: ChildOptions 
       stdio: ['ignore', 'pipe', 'pipe'],
       env: options.env ?? process.env,
     })
+    boost(child.pid)
     const lines: Array<Record<string, unknown>> = []
     let buffer = ''
     let stderr = ''

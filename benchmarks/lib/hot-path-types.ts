@@ -32,10 +32,31 @@ export interface HotPathConfig {
   sql?: string
   /** Path of a patched build's index.js to load instead of mysql-lifespan (profiling a proposed change). */
   lib?: string
+  /** Serve {@link WorkerCommand}s from stdin instead of running `concurrencies` once. */
+  persistent?: boolean
+  /** Count the async resources (promises, timers, ticks) created per operation instead of timing. */
+  count?: boolean
+  /**
+   * After the warm-up, answer every query in-process (mysql2's PoolConnection#query replaced by a
+   * setImmediate callback): what is left is the CPU cost of the client-side path alone.
+   */
+  fakeNetwork?: boolean
 }
 
+export interface CountLine {
+  event: 'count'
+  variant: Variant
+  concurrency: number
+  ops: number
+  /** Async resources created per operation, by async_hooks type (PROMISE, Timeout, TickObject, ...). */
+  perOp: Record<string, number>
+}
+
+/** A command to a persistent worker. */
+export type WorkerCommand = { cmd: 'run'; concurrency: number; ms: number } | { cmd: 'exit' }
+
 export interface HotPathLine {
-  event: 'result'
+  event: 'result' | 'window'
   variant: Variant
   concurrency: number
   ops: number
