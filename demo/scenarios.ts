@@ -105,10 +105,9 @@ function startClient(config: ClientConfig): Running {
   return { warm, result }
 }
 
-async function admin(url: string, statements: string[]): Promise<void> {
-  const conn = await mysql.createConnection({ uri: url })
+/** Sends every statement at once on `conn` (mysql2 pipelines them), then closes it. */
+async function pipeline(conn: mysql.Connection, statements: string[]): Promise<void> {
   try {
-    // Sent without waiting for each other: mysql2 pipelines them on the one connection.
     await Promise.all(statements.map((s) => conn.query(s).catch(() => {})))
   } finally {
     await conn.end()
@@ -124,11 +123,13 @@ export async function runScenario(name: ScenarioName, env: FaultEnv): Promise<Sc
   const onServer = name === 'idle' || name === 'restart'
   const viaProxy = name === 'stall' || name === 'interaction-timeout'
   const url = onServer ? server.url : viaProxy ? throughProxy(env.url, proxy) : env.url
-  const blockMs = { idle: 3_500, kill: 500, restart: 4_000, stall: 1_000, 'interaction-timeout': 300 }[name]
+  const blockMs = { idle: 3_500, kill: 1_000, restart: 4_000, stall: 1_000, 'interaction-timeout': 300 }[name]
   const hangMs = name === 'stall' ? 12_000 : 8_000
   const base = { url, pool: POOL, queries: QUERIES, blockMs, hangMs }
 
   if (name === 'idle') await server.query('SET GLOBAL wait_timeout = 2')
+  // Opened before the clients block, so the KILLs land well inside their busy window.
+  const killer = name === 'kill' ? await mysql.createConnection({ uri: env.url }) : undefined
   try {
     const plain = startClient({ ...base, mode: 'plain', sql: 'SELECT 1 AS probe_plain' })
     const lifespan = startClient({ ...base, mode: 'lifespan', sql: 'SELECT 1 AS probe_lifespan' })
@@ -138,7 +139,7 @@ export async function runScenario(name: ScenarioName, env: FaultEnv): Promise<Sc
       case 'idle':
         break // the server resets the sessions by itself after 2 s
       case 'kill':
-        await admin(env.url, [...plainIds, ...lifespanIds].map((id) => `KILL CONNECTION ${id}`))
+        await pipeline(killer!, [...plainIds, ...lifespanIds].map((id) => `KILL CONNECTION ${id}`))
         break
       case 'restart':
         await server.restart()
@@ -157,6 +158,7 @@ export async function runScenario(name: ScenarioName, env: FaultEnv): Promise<Sc
     const [plainResult, lifespanResult] = await Promise.all([plain.result, lifespan.result])
     return { name, plain: plainResult, lifespan: lifespanResult }
   } finally {
+    killer?.destroy()
     if (name === 'idle') await server.query('SET GLOBAL wait_timeout = 28800')
     if (name === 'stall') proxy.resume()
   }

@@ -91,33 +91,33 @@ export class Database implements Queryable {
     return this.#once(context.frame.lease(this.#pool), method, sql, values, options, true)
   }
 
-  async #once(lease: Lease, method: Method, sql: unknown, values: unknown, options: StatementOptions | undefined, first: boolean): Promise<[unknown, unknown]> {
-    const got = lease.connection()
-    const conn: PoolConnection = got instanceof Promise ? await got : got
-    const done = lease.hold()
-    try {
-      return await this.#pool.exec(conn, method, sql, values)
-    } catch (err) {
-      const cls = this.#host.classify(err)
-      if (isConnectionBroken(cls)) {
-        lease.discard(conn, 'broken')
-        this.#pool.suspectAll()
+  /** One statement, one promise: the connection is awaited, errors classified and reads re-run inside its callbacks. */
+  #once(lease: Lease, method: Method, sql: unknown, values: unknown, options: StatementOptions | undefined, first: boolean): Promise<[unknown, unknown]> {
+    return new Promise((resolve, reject) => {
+      const send = (conn: PoolConnection): void => {
+        const done = lease.hold()
+        this.#pool.send(conn, method, sql, values, (err, result) => {
+          done()
+          if (!err) return resolve(result as [unknown, unknown])
+          const cls = this.#host.classify(err)
+          if (isConnectionBroken(cls)) {
+            lease.discard(conn, 'broken')
+            this.#pool.suspectAll()
+          }
+          const error = withCode(err, cls)
+          const policy = this.#pool.options.retry
+          if (!first || !policy || policy.retries === 0 || !this.#rerunnable(error, sql, options)) return reject(error)
+          this.#pool.countRetry()
+          retrying(
+            () => this.#once(lease, method, sql, values, options, false),
+            { ...policy, retries: policy.retries - 1 },
+            (e) => this.#rerunnable(e, sql, options),
+            () => this.#pool.countRetry(),
+          ).then(resolve, reject)
+        })
       }
-      const error = withCode(err, cls)
-      const policy = this.#pool.options.retry
-      if (!first || !policy || policy.retries === 0 || !this.#rerunnable(error, sql, options)) throw error
-      // The retry path lives here rather than in a .catch() on every statement: the hot path stays one promise.
-      done()
-      this.#pool.countRetry()
-      return retrying(
-        () => this.#once(lease, method, sql, values, options, false),
-        { ...policy, retries: policy.retries - 1 },
-        (e) => this.#rerunnable(e, sql, options),
-        () => this.#pool.countRetry(),
-      )
-    } finally {
-      done()
-    }
+      lease.withConnection((err, conn) => (conn ? send(conn) : reject(err)))
+    })
   }
 
   #rerunnable(err: unknown, sql: unknown, options: StatementOptions | undefined): boolean {

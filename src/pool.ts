@@ -146,41 +146,48 @@ export class AliasPool {
   }
 
   /**
-   * Gets a validated connection within `acquireTimeoutMs`. Stale connections are
-   * replaced without delay; connect failures that a retry can fix are retried with
-   * backoff; anything else (wrong password, unknown database) rejects at once.
-   *
-   * @throws {AcquireTimeoutError} with the last failure as `cause`.
+   * Gets a validated connection within `acquireTimeoutMs` and calls `done` once with it or with
+   * the failure. Stale connections are replaced without delay; connect failures that a retry can
+   * fix are retried with backoff; anything else (wrong password, unknown database) fails at once
+   * with mysql2's error. The failure at the deadline is an {@link AcquireTimeoutError} with the
+   * last cause. Callbacks, not promises: on Node 20 every promise also pays for AsyncLocalStorage's
+   * hooks, and this runs for every scope.
    */
-  async acquire(): Promise<PoolConnection> {
-    if (this.closed) throw new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED })
+  acquireWith(done: (err: unknown, conn?: PoolConnection) => void): void {
+    if (this.closed) return done(new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED }))
     const deadline = Date.now() + this.options.acquireTimeoutMs
     this.waiting++
-    try {
-      // Fast path: one attempt without p-retry's bookkeeping; it succeeds almost always.
-      try {
-        return await this.attempt(deadline)
-      } catch (err) {
-        if (!this.shouldRetryConnect(err, deadline)) throw this.toAcquireError(err)
-        let last: unknown = err
-        return await pRetry(() => this.attempt(deadline), {
-          retries: Number.POSITIVE_INFINITY,
-          minTimeout: 25,
-          maxTimeout: 1_000,
-          randomize: true,
-          maxRetryTime: Math.max(0, deadline - Date.now()),
-          onFailedAttempt: ({ error }) => {
-            // The final attempt's own timeout says nothing; keep the failure before it.
-            if (!timedOut(error)) last = error
-          },
-          shouldRetry: ({ error }) => this.shouldRetryConnect(error, deadline),
-        }).catch((error: unknown) => {
-          throw this.toAcquireError(timedOut(error) ? last : error)
-        })
-      }
-    } finally {
+    const finish = (err: unknown, conn?: PoolConnection): void => {
       this.waiting--
+      if (conn) this.leased.add(conn)
+      done(err, conn)
     }
+    this.attempt(deadline, (err, conn) => {
+      if (conn) return finish(null, conn)
+      if (!this.shouldRetryConnect(err, deadline)) return finish(this.toAcquireError(err))
+      // Rare: the server refused or the path failed. Back off and try again until the deadline.
+      let last: unknown = err
+      pRetry(() => new Promise<PoolConnection>((res, rej) => this.attempt(deadline, (e, c) => (c ? res(c) : rej(e)))), {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: 25,
+        maxTimeout: 1_000,
+        randomize: true,
+        maxRetryTime: Math.max(0, deadline - Date.now()),
+        onFailedAttempt: ({ error }) => {
+          // The final attempt's own timeout says nothing; keep the failure before it.
+          if (!timedOut(error)) last = error
+        },
+        shouldRetry: ({ error }) => this.shouldRetryConnect(error, deadline),
+      }).then(
+        (c) => finish(null, c),
+        (error: unknown) => finish(this.toAcquireError(timedOut(error) ? last : error)),
+      )
+    })
+  }
+
+  /** {@link AliasPool.acquireWith} as a promise. */
+  acquire(): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => this.acquireWith((err, conn) => (conn ? resolve(conn) : reject(err))))
   }
 
   private shouldRetryConnect(err: unknown, deadline: number): boolean {
@@ -200,46 +207,45 @@ export class AliasPool {
     return new AcquireTimeoutError(this.alias, this.options.acquireTimeoutMs, this.counts(), cause)
   }
 
-  /** Checks out connections until one passes validation or the deadline passes. */
-  private async attempt(deadline: number): Promise<PoolConnection> {
-    for (;;) {
-      const remaining = deadline - Date.now()
-      if (remaining <= 0 || this.closed) throw new AttemptTimeout('acquisition deadline passed')
-      const conn = await this.checkout(remaining)
+  /** Checks out connections until one passes validation; fails on a checkout error or at the deadline. */
+  private attempt(deadline: number, done: (err: unknown, conn?: PoolConnection) => void): void {
+    const remaining = deadline - Date.now()
+    if (remaining <= 0 || this.closed) return done(new AttemptTimeout('acquisition deadline passed'))
+    this.checkout(remaining, (err, conn) => {
+      if (!conn) return done(err)
       const valid = this.validate(conn, deadline)
-      if (valid === true || (valid !== false && (await valid))) {
-        this.leased.add(conn)
-        return conn
-      }
-    }
+      if (valid === true) return done(null, conn)
+      if (valid === false) return this.attempt(deadline, done)
+      valid.then(
+        (ok) => (ok ? done(null, conn) : this.attempt(deadline, done)),
+        (e: unknown) => done(e),
+      )
+    })
   }
 
-  private checkout(timeoutMs: number): Promise<PoolConnection> {
-    return new Promise((resolve, reject) => {
-      // With a free connection mysql2 answers on the next tick: no wait to bound, no timer to pay for.
-      const free = (this.pool as unknown as { _freeConnections?: { length: number } })._freeConnections?.length
-      let settled = false
-      const timer = free
-        ? undefined
-        : setTimeout(() => {
-            settled = true
-            reject(new AttemptTimeout('no connection within the acquisition deadline'))
-          }, timeoutMs)
-      const onConnection = (err: NodeJS.ErrnoException | null, conn: PoolConnection): void => {
-        if (settled) {
-          // Arrived after we gave up: hand it back so the slot is not lost.
-          if (conn) conn.release()
-          return
-        }
-        settled = true
-        if (timer) clearTimeout(timer)
-        if (err) reject(err)
-        else resolve(conn)
+  private checkout(timeoutMs: number, done: (err: unknown, conn?: PoolConnection) => void): void {
+    // With a free connection mysql2 answers on the next tick: no wait to bound, no timer to pay for.
+    const free = (this.pool as unknown as { _freeConnections?: { length: number } })._freeConnections?.length
+    let settled = false
+    const timer = free
+      ? undefined
+      : setTimeout(() => {
+          settled = true
+          done(new AttemptTimeout('no connection within the acquisition deadline'))
+        }, timeoutMs)
+    const onConnection = (err: NodeJS.ErrnoException | null, conn: PoolConnection): void => {
+      if (settled) {
+        // Arrived after we gave up: hand it back so the slot is not lost.
+        if (conn) conn.release()
+        return
       }
-      // No free connection: mysql2 may open a socket right here, so do it from the pool's own context.
-      if (free) this.pool.getConnection(onConnection)
-      else this.home.runInAsyncScope(() => this.pool.getConnection(onConnection))
-    })
+      settled = true
+      if (timer) clearTimeout(timer)
+      done(err, err ? undefined : conn)
+    }
+    // No free connection: mysql2 may open a socket right here, so do it from the pool's own context.
+    if (free) this.pool.getConnection(onConnection)
+    else this.home.runInAsyncScope(() => this.pool.getConnection(onConnection))
   }
 
   /**
@@ -320,42 +326,47 @@ export class AliasPool {
   }
 
   /**
-   * Runs one statement on `conn`. With a timeout, an expired statement destroys the
-   * connection (mysql2's own `timeout` leaves it wedged) and rejects with `ERR_LIFESPAN_QUERY_TIMEOUT`.
+   * Runs one statement on `conn` and calls `done` once. With a timeout, an expired statement
+   * destroys the connection (mysql2's own `timeout` leaves it wedged) and fails with
+   * `ERR_LIFESPAN_QUERY_TIMEOUT`.
    */
-  exec(
+  send(
     conn: PoolConnection,
     method: 'query' | 'execute',
     sql: unknown,
     values: unknown,
+    done: (err: unknown, result?: [unknown, unknown]) => void,
     timeoutMs = this.options.queryTimeoutMs,
-  ): Promise<[unknown, unknown]> {
-    return new Promise((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined
-      let settled = false
-      const done = (err: unknown, rows?: unknown, fields?: unknown): void => {
-        if (settled) return
-        settled = true
-        if (timer) clearTimeout(timer)
-        if (err) reject(err)
-        else resolve([rows, fields])
-      }
-      if (timeoutMs > 0) {
-        timer = setTimeout(() => {
-          this.destroy(conn, 'timeout')
-          done(new LifespanError(`Statement exceeded queryTimeoutMs (${timeoutMs} ms); its connection was destroyed.`, {
-            code: ErrorCodes.QUERY_TIMEOUT,
-          }))
-        }, timeoutMs)
-      }
-      try {
-        const run = conn[method] as (sql: unknown, values: unknown, cb: (e: unknown, r?: unknown, f?: unknown) => void) => void
-        run.call(conn, sql, values, done)
-      } catch (err) {
-        // mysql2 throws synchronously for bad arguments (no SQL, undefined bind values).
-        done(invalidArgument(`Invalid statement arguments: ${(err as Error)?.message ?? String(err)}`, err))
-      }
-    })
+  ): void {
+    let timer: NodeJS.Timeout | undefined
+    let settled = false
+    const finish = (err: unknown, rows?: unknown, fields?: unknown): void => {
+      if (settled) return
+      settled = true
+      if (timer) clearTimeout(timer)
+      if (err) done(err)
+      else done(null, [rows, fields])
+    }
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        this.destroy(conn, 'timeout')
+        finish(new LifespanError(`Statement exceeded queryTimeoutMs (${timeoutMs} ms); its connection was destroyed.`, {
+          code: ErrorCodes.QUERY_TIMEOUT,
+        }))
+      }, timeoutMs)
+    }
+    try {
+      const run = conn[method] as (sql: unknown, values: unknown, cb: (e: unknown, r?: unknown, f?: unknown) => void) => void
+      run.call(conn, sql, values, finish)
+    } catch (err) {
+      // mysql2 throws synchronously for bad arguments (no SQL, undefined bind values).
+      finish(invalidArgument(`Invalid statement arguments: ${(err as Error)?.message ?? String(err)}`, err))
+    }
+  }
+
+  /** {@link AliasPool.send} as a promise. */
+  exec(conn: PoolConnection, method: 'query' | 'execute', sql: unknown, values: unknown, timeoutMs = this.options.queryTimeoutMs): Promise<[unknown, unknown]> {
+    return new Promise((resolve, reject) => this.send(conn, method, sql, values, (err, result) => (err ? reject(err) : resolve(result as [unknown, unknown])), timeoutMs))
   }
 
   /** Returns a healthy connection to the pool. */

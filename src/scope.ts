@@ -41,7 +41,8 @@ export class Lease {
   readonly pool: AliasPool
   private readonly frame: Frame
   private conn: PoolConnection | undefined
-  private pending: Promise<PoolConnection> | undefined
+  /** Set while the connection is being acquired: everyone who asked for it meanwhile. */
+  private waiters: Array<(err: unknown, conn?: PoolConnection) => void> | undefined
   /** Set while a transaction owns the connection: other statements of the scope wait for it. */
   private txDone: Promise<void> | undefined
   private leakTimer: NodeJS.Timeout | undefined
@@ -55,26 +56,42 @@ export class Lease {
     this.frame = frame
   }
 
-  /** The scope's connection for this alias, acquiring and validating it on first use. */
-  connection(): PoolConnection | Promise<PoolConnection> {
-    if (this.txDone) return this.txDone.then(() => this.connection())
-    this.frame.assertUsable()
-    return this.conn ?? this.pending ?? (this.pending = this.acquire())
+  /**
+   * Calls `done` with the scope's connection for this alias, acquiring and validating it on
+   * first use. Callbacks rather than promises: this runs for every scope.
+   */
+  withConnection(done: (err: unknown, conn?: PoolConnection) => void): void {
+    if (this.txDone) {
+      this.txDone.then(() => this.withConnection(done))
+      return
+    }
+    if (this.frame.interruption) return done(this.frame.interruption)
+    if (this.conn) return done(null, this.conn)
+    if (this.waiters) {
+      this.waiters.push(done)
+      return
+    }
+    this.waiters = [done]
+    this.pool.acquireWith((err, conn) => {
+      const waiters = this.waiters ?? []
+      this.waiters = undefined
+      if (conn && this.frame.interruption) {
+        this.pool.destroy(conn, 'interrupted')
+        err = this.frame.interruption
+        conn = undefined
+      }
+      if (conn) {
+        this.conn = conn
+        this.watchForLeak()
+      }
+      // A failed acquisition is reported to everyone waiting; the next statement starts a new one.
+      for (const waiter of waiters) waiter(err, conn)
+    })
   }
 
-  private async acquire(): Promise<PoolConnection> {
-    try {
-      const conn = await this.pool.acquire()
-      if (this.frame.interruption) {
-        this.pool.destroy(conn, 'interrupted')
-        throw this.frame.interruption
-      }
-      this.conn = conn
-      this.watchForLeak()
-      return conn
-    } finally {
-      this.pending = undefined
-    }
+  /** {@link Lease.withConnection} as a promise (transactions). */
+  connection(): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => this.withConnection((err, conn) => (conn ? resolve(conn) : reject(err))))
   }
 
   /** Gives up `conn` after it broke; the next statement gets a fresh connection. */
@@ -113,8 +130,9 @@ export class Lease {
    */
   end(reason?: DestroyReason): Promise<void> | undefined {
     if (this.leakTimer) clearTimeout(this.leakTimer)
-    // The acquisition's failure was already reported to whoever was waiting for it.
-    if (this.pending) return this.pending.then(() => this.end(reason), () => undefined)
+    // End once the acquisition under way is over (its failure was reported to its waiters).
+    const waiters = this.waiters
+    if (waiters) return new Promise((resolve) => waiters.push(() => resolve(this.end(reason))))
     if (reason) {
       const conn = this.conn
       this.conn = undefined

@@ -142,7 +142,8 @@ describe('hostile input', () => {
 
   it('thousands of waiting scopes each get a timeout error; the process stays healthy', async () => {
     const lifespan = lifespanFor({ url: `${as('app', 'app')}?connectionLimit=2`, acquireTimeoutMs: 400 })
-    const holders = [1, 2].map(() => lifespan.scope(() => lifespan.db().query('SELECT SLEEP(1.2)')))
+    // Held well past every waiter's deadline, even on a loaded machine.
+    const holders = [1, 2].map(() => lifespan.scope(() => lifespan.db().query('SELECT SLEEP(3)')))
     await sleep(100)
     const started = Date.now()
     const waiting = await Promise.allSettled(Array.from({ length: 3_000 }, () => lifespan.scope(() => lifespan.db().query('SELECT 1'))))
