@@ -11,7 +11,8 @@
  * ```
  */
 export { createLifespan, Lifespan } from './lifespan.js'
-export type { LifespanState, LifespanStats, RunOptions, ScopeOptions, ShutdownOptions, ShutdownReport } from './lifespan.js'
+export type { LifespanState, LifespanStats, ScopeOptions, ShutdownOptions, ShutdownReport } from './lifespan.js'
+export type { RunOptions } from './run.js'
 export { Database } from './database.js'
 export { Transaction } from './transaction.js'
 export type { Queryable, TransactionOptions } from './transaction.js'

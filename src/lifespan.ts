@@ -3,13 +3,14 @@
  * The Lifespan: one per process. Owns the aliases' pools, the scopes, the lifecycle
  * `created → starting → running → stopping → stopped`, and the startup/shutdown hooks.
  */
-import mysql from 'mysql2'
 import { makeClassifier, type ErrorClass } from './classify.js'
 import { Database, type DatabaseHost } from './database.js'
 import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from './errors.js'
 import { log } from './log.js'
 import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { AliasPool, type AliasStats } from './pool.js'
+import { killConnections } from './kill.js'
+import { type RunOptions, runProgram } from './run.js'
 import { Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
 
 /** Lifecycle state of a {@link Lifespan}. */
@@ -53,16 +54,6 @@ export interface ShutdownReport {
   killed: number
   /** How long the shutdown took, in milliseconds. */
   durationMs: number
-}
-
-/** Options of {@link Lifespan.run}. */
-export interface RunOptions {
-  /**
-   * Signals that start a graceful shutdown; a second one destroys at once.
-   *
-   * @default ['SIGINT', 'SIGTERM']
-   */
-  signals?: NodeJS.Signals[]
 }
 
 /** What {@link Lifespan.stats} returns. */
@@ -405,31 +396,8 @@ export class Lifespan {
     return late.length
   }
 
-  /**
-   * Kills connections server-side. mysql2's destroy() only closes our socket, and the server
-   * notices a vanished client late (a running statement continues), so a side connection says so.
-   */
   async #kill(pool: AliasPool, threadIds: number[]): Promise<void> {
-    const conn = mysql.createConnection(pool.sideConnectionOptions())
-    conn.on('error', () => {})
-    const run = (sql: string): Promise<void> =>
-      new Promise((resolve) => {
-        conn.query(sql, () => resolve())
-      })
-    try {
-      for (const id of threadIds) await run(`KILL CONNECTION ${Number(id)}`)
-    } finally {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          conn.destroy()
-          resolve()
-        }, 1_000)
-        conn.end(() => {
-          clearTimeout(timer)
-          resolve()
-        })
-      })
-    }
+    await killConnections(pool.options.pool, threadIds)
     log(pool.options.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side')
   }
 
@@ -459,55 +427,8 @@ export class Lifespan {
    * })
    * ```
    */
-  async run<T>(main: (signal: AbortSignal) => T | Promise<T>, options?: RunOptions): Promise<T | undefined> {
-    if (typeof main !== 'function') throw invalidArgument('run() expects a function')
-    const controller = new AbortController()
-    const signals = options?.signals ?? ['SIGINT', 'SIGTERM']
-    let received = 0
-    let stopped: Promise<ShutdownReport> | undefined
-    const onSignal = (signal: NodeJS.Signals): void => {
-      received++
-      log(this.#options.logger, 'info', { signal }, received === 1 ? 'signal received, shutting down' : 'second signal, destroying')
-      if (received === 1) {
-        controller.abort(new LifespanError(`Received ${signal}`, { code: ErrorCodes.SHUTTING_DOWN }))
-        stopped = this.shutdown()
-        stopped.catch(() => {})
-      } else {
-        void this.destroy()
-      }
-    }
-    for (const s of signals) process.on(s, onSignal)
-    let failure: { error: unknown } | undefined
-    let result: T | undefined
-    try {
-      await this.startup()
-      const work = Promise.resolve().then(() => main(controller.signal))
-      // After a signal, stop waiting for main once the shutdown is over.
-      const aborted = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }))
-      const gone = { gone: true } as const
-      const settled = await Promise.race([
-        work.then((value) => ({ value }), (error: unknown) => ({ error })),
-        aborted.then(() => stopped).then(() => gone, () => gone),
-      ])
-      if ('error' in settled) failure = { error: settled.error }
-      else if ('value' in settled) result = settled.value
-    } catch (error) {
-      failure = { error }
-    }
-    let clean = failure === undefined
-    try {
-      const report = await (stopped ?? this.shutdown())
-      clean &&= report.clean
-    } catch (error) {
-      clean = false
-      log(this.#options.logger, 'error', { err: describe(error) }, 'shutdown failed')
-    } finally {
-      for (const s of signals) process.off(s, onSignal)
-    }
-    if (received > 1) clean = false
-    process.exitCode = clean ? (process.exitCode ?? 0) : 1
-    if (failure) throw failure.error
-    return result
+  run<T>(main: (signal: AbortSignal) => T | Promise<T>, options?: RunOptions): Promise<T | undefined> {
+    return runProgram(this, this.#options.logger, main, options)
   }
 }
 

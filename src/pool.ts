@@ -437,19 +437,6 @@ export class AliasPool {
     if (!(this.pool as unknown as { _closed?: boolean })._closed) this.pool.end(() => {})
   }
 
-  /** True once `end()` or `destroyAll()` ran. */
-  get isClosed(): boolean {
-    return this.closed
-  }
-
-  /** Options for a one-off side connection (the KILL at a shutdown deadline). */
-  sideConnectionOptions(): mysql.ConnectionOptions {
-    const { connectionLimit, maxIdle, idleTimeout, queueLimit, waitForConnections, resetOnRelease, ...rest } =
-      this.options.pool
-    void connectionLimit, maxIdle, idleTimeout, queueLimit, waitForConnections, resetOnRelease
-    return { ...rest, connectTimeout: Math.min(rest.connectTimeout ?? 10_000, 2_000) }
-  }
-
   /** Open, in use and waiting counts (for error messages). */
   counts(): { open: number; inUse: number; waiting: number } {
     return { open: this.open.size, inUse: this.leased.size, waiting: this.waiting }

@@ -231,11 +231,6 @@ export class Frame implements ScopeInfo {
     return lease
   }
 
-  /** Throws when the scope was interrupted (shutdown deadline, destroy). */
-  assertUsable(): void {
-    if (this.interruption) throw this.interruption
-  }
-
   /** Stops the scope: its promise rejects with `error` (its connections destroyed); later statements in it reject too. */
   interrupt(error: LifespanError): void {
     if (this.interruption) return
