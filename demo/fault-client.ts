@@ -1,26 +1,28 @@
 /**
- * A client process for fault scenarios. It warms a pool (plain mysql2 or mysql-lifespan),
- * prints the server thread ids it holds, then blocks its own event loop for `blockMs`
- * (as a CPU-heavy request would) while the parent process injects a fault, then fires
- * `queries` reads at once and reports what happened to each: ok, failed (with code), or hung.
+ * A client process for fault scenarios. It warms a pool, prints the server thread ids it holds,
+ * waits for the parent's "go" line, then blocks its own event loop for `blockMs` (as a
+ * CPU-heavy request would) while the parent injects a fault, then fires `queries` reads at once
+ * and reports what happened to each: ok, failed (with code), or hung.
  *
  * Run as: node fault-client.js '<json ClientConfig>'. Output: one JSON line per event.
+ * This file's clients are plain mysql2 and mysql-lifespan; the benchmarks add peers through
+ * {@link runFaultClient}.
  */
+import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2'
 import { createLifespan } from 'mysql-lifespan'
 
 /** What the parent asks for. */
 export interface ClientConfig {
-  mode: 'plain' | 'lifespan'
+  mode: string
   url: string
   pool: number
   queries: number
   blockMs: number
   /** A call not settled after this long counts as hung. */
   hangMs: number
-  /** The read fired after the fault; contains "probe" so a proxy can match it. */
-  sql?: string
-  lifespan?: { pingTimeoutMs?: number; acquireTimeoutMs?: number; aliveBypassMs?: number }
+  /** The read fired after the fault; carries `probe_<mode>` so the proxy can match it. */
+  sql: string
 }
 
 /** What the client reports. */
@@ -34,6 +36,18 @@ export interface ClientResult {
   lastSettledMs: number | null
 }
 
+/** A pool under test. */
+export interface FaultClient {
+  /** Runs one statement. */
+  run(sql: string): Promise<unknown>
+  /** Opens `pool` connections at once and returns their server thread ids. */
+  warm(): Promise<number[]>
+  close(): Promise<unknown>
+}
+
+/** The read that reports its connection, run `pool` times at once to open every connection. */
+export const WARM_SQL = 'SELECT CONNECTION_ID() AS id, SLEEP(0.05) AS s'
+
 function emit(event: object): void {
   // Pipes are synchronous on Linux: the line is out before the loop blocks.
   process.stdout.write(`${JSON.stringify(event)}\n`)
@@ -46,31 +60,16 @@ function block(ms: number): void {
   }
 }
 
-async function main(): Promise<void> {
-  const config = JSON.parse(process.argv[2] ?? '{}') as ClientConfig
-  const sql = config.sql ?? 'SELECT 1 AS probe'
-  let run: (sql: string) => Promise<unknown>
-  let close: () => Promise<unknown>
+function defaultCode(err: unknown): string {
+  return String((err as { code?: unknown } | null)?.code ?? 'NO_CODE')
+}
 
-  if (config.mode === 'plain') {
-    const pool = mysql.createPool({ uri: config.url, connectionLimit: config.pool }).promise()
-    run = (s) => pool.query(s)
-    close = () => pool.end()
-  } else {
-    const lifespan = createLifespan({
-      databases: { default: `${config.url}${config.url.includes('?') ? '&' : '?'}connectionLimit=${config.pool}` },
-      shutdownTimeoutMs: 1_000,
-      ...config.lifespan,
-    })
-    await lifespan.startup()
-    run = (s) => lifespan.scope(() => lifespan.db().query(s))
-    close = () => lifespan.shutdown()
-  }
-
-  const warm = await Promise.all(
-    Array.from({ length: config.pool }, () => run('SELECT CONNECTION_ID() AS id, SLEEP(0.05) AS s') as Promise<[Array<{ id: number }>]>),
-  )
-  emit({ event: 'warm', ids: warm.map(([rows]) => Number(rows[0]?.id)) })
+/** The client side of the protocol, for any pool: warm, wait for "go", block, fire, report, exit. */
+export async function runFaultClient(config: ClientConfig, client: FaultClient, codeOf = defaultCode): Promise<void> {
+  emit({ event: 'warm', ids: await client.warm() })
+  // The parent releases every client at once and injects the fault right after, so the fault
+  // lands while every loop is blocked however long each took to warm.
+  await new Promise((resolve) => process.stdin.once('data', resolve))
   block(config.blockMs)
 
   const start = Date.now()
@@ -78,10 +77,7 @@ async function main(): Promise<void> {
   await Promise.all(
     Array.from({ length: config.queries }, async () => {
       const outcome = await Promise.race([
-        run(sql).then(
-          () => 'ok' as const,
-          (err: { code?: unknown }) => String(err?.code ?? 'NO_CODE'),
-        ),
+        client.run(config.sql).then(() => 'ok' as const, codeOf),
         new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), config.hangMs).unref()),
       ])
       if (outcome === 'hung') {
@@ -100,12 +96,36 @@ async function main(): Promise<void> {
     }),
   )
   emit({ event: 'result', ...result })
-  await Promise.race([close().catch(() => {}), new Promise((r) => setTimeout(r, 1_500).unref())])
+  await Promise.race([client.close().catch(() => {}), new Promise((r) => setTimeout(r, 1_500).unref())])
   // A hung plain pool keeps sockets open forever; this is a throwaway test client.
   process.exit(0)
 }
 
-main().catch((err: unknown) => {
-  emit({ event: 'error', message: String((err as Error)?.message ?? err), code: (err as { code?: unknown })?.code })
-  process.exit(1)
-})
+/** Runs `main` as the process's entry, reporting a failure on the protocol. */
+export function clientMain(main: (config: ClientConfig) => Promise<void>): void {
+  main(JSON.parse(process.argv[2] ?? '{}') as ClientConfig).catch((err: unknown) => {
+    emit({ event: 'error', message: String((err as Error)?.stack ?? err) })
+    process.exit(1)
+  })
+}
+
+async function makeClient(config: ClientConfig): Promise<FaultClient> {
+  const warmIds = async (run: (sql: string) => Promise<unknown>): Promise<number[]> => {
+    const all = (await Promise.all(Array.from({ length: config.pool }, () => run(WARM_SQL)))) as Array<[Array<{ id: number }>]>
+    return all.map(([rows]) => Number(rows[0]?.id))
+  }
+  if (config.mode === 'plain') {
+    const pool = mysql.createPool({ uri: config.url, connectionLimit: config.pool }).promise()
+    const run = (sql: string): Promise<unknown> => pool.query(sql)
+    return { run, warm: () => warmIds(run), close: () => pool.end() }
+  }
+  const lifespan = createLifespan({
+    databases: { default: `${config.url}${config.url.includes('?') ? '&' : '?'}connectionLimit=${config.pool}` },
+    shutdownTimeoutMs: 1_000,
+  })
+  await lifespan.startup()
+  const run = (sql: string): Promise<unknown> => lifespan.scope(() => lifespan.db().query(sql))
+  return { run, warm: () => warmIds(run), close: () => lifespan.shutdown() }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) clientMain(async (config) => runFaultClient(config, await makeClient(config)))

@@ -48,27 +48,52 @@ export function throughProxy(url: string, proxy: FaultProxy): string {
   return u.toString()
 }
 
-export interface ScenarioResult {
-  name: ScenarioName
-  plain: ClientResult
-  lifespan: ClientResult
+/** What each client saw in one scenario, by mode. */
+export type ScenarioResult<M extends string = DemoMode> = { name: ScenarioName } & Record<M, ClientResult>
+
+/** The demo's two clients. */
+export type DemoMode = 'plain' | 'lifespan'
+
+/** Who runs in a scenario. */
+export interface ScenarioOptions<M extends string> {
+  /**
+   * The clients, each in its own process.
+   *
+   * @default ['plain', 'lifespan']
+   */
+  modes?: readonly M[]
+  /** The client program (the demo's by default); it must speak {@link runFaultClient}'s protocol. */
+  clientScript?: string
+  /** Called with each client's pid (the benchmarks raise its priority). */
+  onSpawn?: (pid: number | undefined) => void
 }
 
-const POOL = 5
-const QUERIES = 20
-const STALL_MS = 2_000
+/** Pool size and reads per client. */
+export const POOL = 5
+export const QUERIES = 20
+/** How long the stall lasts. */
+export const STALL_MS = 2_000
+/** How long each client blocks its event loop across the fault. */
+export const BLOCK_MS: Record<ScenarioName, number> = { idle: 3_500, kill: 1_000, restart: 4_000, stall: 1_000, 'interaction-timeout': 300 }
+/** When a call counts as hung. */
+export const hangMs = (name: ScenarioName): number => (name === 'stall' ? 12_000 : 8_000)
+
 // Tests import this file from source; the client always runs compiled (npm run build:tools).
-const clientPath = fileURLToPath(
+const demoClient = fileURLToPath(
   import.meta.url.endsWith('.ts') ? new URL('../.build/demo/fault-client.js', import.meta.url) : new URL('./fault-client.js', import.meta.url),
 )
 
 interface Running {
   warm: Promise<number[]>
+  /** Releases the client into its block. */
+  go: () => void
   result: Promise<ClientResult>
 }
 
-function startClient(config: ClientConfig): Running {
-  const child = spawn(process.execPath, [clientPath, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] })
+function startClient(script: string, config: ClientConfig, onSpawn?: (pid: number | undefined) => void): Running {
+  const child = spawn(process.execPath, [script, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] })
+  onSpawn?.(child.pid)
+  child.stdin.on('error', () => {})
   let buffer = ''
   let stderr = ''
   let onWarm!: (ids: number[]) => void
@@ -95,14 +120,15 @@ function startClient(config: ClientConfig): Running {
     while ((nl = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, nl)
       buffer = buffer.slice(nl + 1)
+      if (!line.startsWith('{')) continue
       const event = JSON.parse(line) as { event: string; ids?: number[]; message?: string }
       if (event.event === 'warm') onWarm(event.ids ?? [])
       else if (event.event === 'result') onResult(event as unknown as ClientResult)
       else if (event.event === 'error') onError(new Error(`${config.mode} client failed: ${event.message}`))
     }
   })
-  child.on('exit', (code) => onError(new Error(`${config.mode} client exited (${code}) before reporting: ${stderr.slice(-500)}`)))
-  return { warm, result }
+  child.on('exit', (code) => onError(new Error(`${config.mode} client exited (${code}) before reporting: ${stderr.slice(-800)}`)))
+  return { warm, result, go: () => child.stdin.write('go\n') }
 }
 
 /** Sends every statement at once on `conn` (mysql2 pipelines them), then closes it. */
@@ -115,31 +141,36 @@ async function pipeline(conn: mysql.Connection, statements: string[]): Promise<v
 }
 
 /**
- * Runs one scenario with both clients at once and returns what each saw.
+ * Runs one scenario with every client at once under one injected fault and returns what each saw.
  * Leaves the server and proxy as it found them (wait_timeout restored, proxy passing).
  */
-export async function runScenario(name: ScenarioName, env: FaultEnv): Promise<ScenarioResult> {
+export async function runScenario<M extends string = DemoMode>(
+  name: ScenarioName,
+  env: FaultEnv,
+  options: ScenarioOptions<M> = {},
+): Promise<ScenarioResult<M>> {
   const { server, proxy } = env
+  const modes = options.modes ?? (['plain', 'lifespan'] as unknown as readonly M[])
   const onServer = name === 'idle' || name === 'restart'
   const viaProxy = name === 'stall' || name === 'interaction-timeout'
   const url = onServer ? server.url : viaProxy ? throughProxy(env.url, proxy) : env.url
-  const blockMs = { idle: 3_500, kill: 1_000, restart: 4_000, stall: 1_000, 'interaction-timeout': 300 }[name]
-  const hangMs = name === 'stall' ? 12_000 : 8_000
-  const base = { url, pool: POOL, queries: QUERIES, blockMs, hangMs }
+  const base = { url, pool: POOL, queries: QUERIES, blockMs: BLOCK_MS[name], hangMs: hangMs(name) }
 
   if (name === 'idle') await server.query('SET GLOBAL wait_timeout = 2')
   // Opened before the clients block, so the KILLs land well inside their busy window.
   const killer = name === 'kill' ? await mysql.createConnection({ uri: env.url }) : undefined
   try {
-    const plain = startClient({ ...base, mode: 'plain', sql: 'SELECT 1 AS probe_plain' })
-    const lifespan = startClient({ ...base, mode: 'lifespan', sql: 'SELECT 1 AS probe_lifespan' })
-    const [plainIds, lifespanIds] = await Promise.all([plain.warm, lifespan.warm])
+    const clients = modes.map((mode) =>
+      startClient(options.clientScript ?? demoClient, { ...base, mode, sql: `SELECT 1 AS probe_${mode}` }, options.onSpawn),
+    )
+    const ids = await Promise.all(clients.map((c) => c.warm))
+    for (const c of clients) c.go()
 
     switch (name) {
       case 'idle':
         break // the server resets the sessions by itself after 2 s
       case 'kill':
-        await pipeline(killer!, [...plainIds, ...lifespanIds].map((id) => `KILL CONNECTION ${id}`))
+        await pipeline(killer!, ids.flat().map((id) => `KILL CONNECTION ${id}`))
         break
       case 'restart':
         await server.restart()
@@ -150,13 +181,12 @@ export async function runScenario(name: ScenarioName, env: FaultEnv): Promise<Sc
         break
       case 'interaction-timeout':
         for (let i = 0; i < POOL; i++) {
-          void proxy.injectInteractionTimeout((sql) => sql.includes('probe_plain')).catch(() => {})
-          void proxy.injectInteractionTimeout((sql) => sql.includes('probe_lifespan')).catch(() => {})
+          for (const mode of modes) void proxy.injectInteractionTimeout((sql) => sql.includes(`probe_${mode}`)).catch(() => {})
         }
         break
     }
-    const [plainResult, lifespanResult] = await Promise.all([plain.result, lifespan.result])
-    return { name, plain: plainResult, lifespan: lifespanResult }
+    const results = await Promise.all(clients.map((c) => c.result))
+    return Object.assign({ name }, Object.fromEntries(modes.map((m, i) => [m, results[i]]))) as ScenarioResult<M>
   } finally {
     killer?.destroy()
     if (name === 'idle') await server.query('SET GLOBAL wait_timeout = 28800')

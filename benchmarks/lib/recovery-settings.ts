@@ -2,26 +2,6 @@
 
 export type RecoveryMode = 'plain' | 'lifespan' | 'knex' | 'sequelize'
 
-export interface RecoveryClientConfig {
-  mode: RecoveryMode
-  url: string
-  pool: number
-  queries: number
-  blockMs: number
-  hangMs: number
-  /** The read fired after the fault; carries `probe_<mode>` so the proxy can match it. */
-  sql: string
-}
-
-export interface RecoveryClientResult {
-  ok: number
-  failed: number
-  hung: number
-  codes: Record<string, number>
-  firstSuccessMs: number | null
-  lastSettledMs: number | null
-}
-
 /** Settings shared by the peers so the comparison is like for like. */
 export const PEER_SETTINGS = {
   acquireTimeoutMs: 10_000,
