@@ -12,7 +12,7 @@ import fastifyLifespanDefault, { fastifyLifespan } from '../../src/adapters/fast
 import type { Lifespan, ScopeInfo } from '../../src/index.js'
 import { type DisposableServer, startDisposableServer } from '../support/disposable-server.js'
 import { blockEventLoop, lifespanFor, sleep } from '../support/env.js'
-import { getJson, postJsonSlowly, startExample, until } from './support/fastify-nestjs-http.js'
+import { describeExampleSigterm, getJson, postJsonSlowly, until } from './support/fastify-nestjs-http.js'
 
 type Row = RowDataPacket & { id: number }
 
@@ -221,32 +221,4 @@ describe('fastify adapter: a server that closes idle connections', () => {
   })
 })
 
-describe('fastify example: SIGTERM', () => {
-  let server: DisposableServer
-  beforeAll(async () => {
-    server = await startDisposableServer()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
-
-  it('drains an in-flight request, exits with code 0 and leaves no connection open', async () => {
-    expect(await server.connectionIds()).toEqual([])
-    const example = await startExample('fastify', server.url)
-    try {
-      const { body } = await getJson<{ id: number }>(`${example.url}/id`)
-      expect(await server.connectionIds()).toContain(body.id)
-      const slow = getJson(`${example.url}/slow`)
-      await until(async () => (await server.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE "SELECT SLEEP%"') as Array<{ n: number }>)[0]!.n > 0, 'the slow statement to run')
-      const signalled = Date.now()
-      example.child.kill('SIGTERM')
-      expect(await slow).toEqual({ status: 200, body: { slept: 0.5 } })
-      expect(await example.exited, example.output()).toEqual({ code: 0, signal: null })
-      // Not held for Fastify's 72 s keep-alive timeout by the connection of the drained request.
-      expect(Date.now() - signalled).toBeLessThan(2_500)
-      await until(async () => (await server.connectionIds()).length === 0, 'the server to forget the example connections', 2_000)
-    } finally {
-      example.child.kill('SIGKILL')
-    }
-  })
-})
+describeExampleSigterm('fastify')

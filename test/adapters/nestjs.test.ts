@@ -30,7 +30,7 @@ import { InjectLifespan, InTaskScope, LifespanInterceptor, LifespanMiddleware, L
 import { Lifespan, type ScopeInfo } from '../../src/index.js'
 import { type DisposableServer, startDisposableServer } from '../support/disposable-server.js'
 import { blockEventLoop, lifespanFor, mysqlUrl, sleep } from '../support/env.js'
-import { getJson, postJsonSlowly, startExample, until } from './support/fastify-nestjs-http.js'
+import { describeExampleSigterm, getJson, postJsonSlowly, until } from './support/fastify-nestjs-http.js'
 
 type Row = RowDataPacket & { id: number }
 
@@ -294,32 +294,4 @@ describe('nestjs adapter: a server that closes idle connections', () => {
   })
 })
 
-describe('nestjs example: SIGTERM', () => {
-  let server: DisposableServer
-  beforeAll(async () => {
-    server = await startDisposableServer()
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
-
-  it('drains an in-flight request, exits with code 0 and leaves no connection open', async () => {
-    expect(await server.connectionIds()).toEqual([])
-    const example = await startExample('nestjs', server.url)
-    try {
-      const { body } = await getJson<{ id: number }>(`${example.url}/id`)
-      expect(await server.connectionIds()).toContain(body.id)
-      const slow = getJson(`${example.url}/slow`)
-      await until(async () => ((await server.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE "SELECT SLEEP%"')) as Array<{ n: number }>)[0]!.n > 0, 'the slow statement to run')
-      const signalled = Date.now()
-      example.child.kill('SIGTERM')
-      expect(await slow).toEqual({ status: 200, body: { slept: 0.5 } })
-      expect(await example.exited, example.output()).toEqual({ code: 0, signal: null })
-      // Not held for the keep-alive timeout by the connection of the drained request.
-      expect(Date.now() - signalled).toBeLessThan(2_500)
-      await until(async () => (await server.connectionIds()).length === 0, 'the server to forget the example connections', 2_000)
-    } finally {
-      example.child.kill('SIGKILL')
-    }
-  })
-})
+describeExampleSigterm('nestjs')

@@ -1,11 +1,14 @@
 /**
  * HTTP helpers shared by the Fastify and NestJS adapter tests: a JSON request, a request
- * body sent in two parts, polling, and the compiled example apps run as child processes.
+ * body sent in two parts, polling, the compiled example apps run as child processes, and the
+ * SIGTERM check both examples share.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { request } from 'node:http'
 import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type DisposableServer, startDisposableServer } from '../../support/disposable-server.js'
 import { sleep } from '../../support/env.js'
 
 /** GETs (or POSTs `body` as JSON to) `url` and returns the status and parsed JSON body. */
@@ -74,4 +77,43 @@ export async function startExample(name: string, mysqlUrl: string): Promise<Exam
   await until(() => (port = /listening on (\d+)/.exec(output)?.[1]) !== undefined || child.exitCode !== null, 'the example to listen', 15_000)
   if (port === undefined) throw new Error(`the example exited before listening:\n${output}`)
   return { child, url: `http://127.0.0.1:${port}`, exited, output: () => output }
+}
+
+/**
+ * The SIGTERM check shared by the Fastify and NestJS examples: a request in flight when the
+ * signal arrives completes, the process exits 0 on its own, promptly (not held by keep-alive
+ * sockets), and the server is left with no connection of it.
+ */
+export function describeExampleSigterm(name: string): void {
+  describe(`${name} example: SIGTERM`, () => {
+    let server: DisposableServer
+    beforeAll(async () => {
+      server = await startDisposableServer()
+    })
+    afterAll(async () => {
+      await server?.stop()
+    })
+
+    it('drains an in-flight request, exits with code 0 and leaves no connection open', async () => {
+      expect(await server.connectionIds()).toEqual([])
+      const example = await startExample(name, server.url)
+      try {
+        const { body } = await getJson<{ id: number }>(`${example.url}/id`)
+        expect(await server.connectionIds()).toContain(body.id)
+        const slow = getJson(`${example.url}/slow`)
+        const sleeping = async (): Promise<boolean> =>
+          ((await server.query('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE "SELECT SLEEP%"')) as Array<{ n: number }>)[0]!.n > 0
+        await until(sleeping, 'the slow statement to run')
+        const signalled = Date.now()
+        example.child.kill('SIGTERM')
+        expect(await slow).toEqual({ status: 200, body: { slept: 0.5 } })
+        expect(await example.exited, example.output()).toEqual({ code: 0, signal: null })
+        // Not held for the framework's keep-alive timeout (72 s on Fastify) by the drained request's socket.
+        expect(Date.now() - signalled).toBeLessThan(2_500)
+        await until(async () => (await server.connectionIds()).length === 0, 'the server to forget the example connections', 2_000)
+      } finally {
+        example.child.kill('SIGKILL')
+      }
+    })
+  })
 }
