@@ -8,6 +8,7 @@
  * This file's clients are plain mysql2 and mysql-lifespan; the benchmarks add peers through
  * {@link runFaultClient}.
  */
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2'
 import { createLifespan } from 'mysql-lifespan'
@@ -23,6 +24,11 @@ export interface ClientConfig {
   hangMs: number
   /** The read fired after the fault; carries `probe_<mode>` so the proxy can match it. */
   sql: string
+  /**
+   * The block also lasts until this file exists: the parent creates it once the fault is in
+   * place, so a fault that takes long on a loaded machine still lands inside every block.
+   */
+  releaseFile?: string
 }
 
 /** What the client reports. */
@@ -53,9 +59,11 @@ function emit(event: object): void {
   process.stdout.write(`${JSON.stringify(event)}\n`)
 }
 
-function block(ms: number): void {
+function block(ms: number, releaseFile: string | undefined): void {
   const end = Date.now() + ms
-  while (Date.now() < end) {
+  // Never longer than a minute, whatever happens to the parent.
+  const cap = Date.now() + 60_000
+  while (Date.now() < end || (releaseFile !== undefined && !existsSync(releaseFile) && Date.now() < cap)) {
     // a busy event loop: socket events queue up unread
   }
 }
@@ -70,7 +78,7 @@ export async function runFaultClient(config: ClientConfig, client: FaultClient, 
   // The parent releases every client at once and injects the fault right after, so the fault
   // lands while every loop is blocked however long each took to warm.
   await new Promise((resolve) => process.stdin.once('data', resolve))
-  block(config.blockMs)
+  block(config.blockMs, config.releaseFile)
 
   const start = Date.now()
   const result: ClientResult = { ok: 0, failed: 0, hung: 0, codes: {}, firstSuccessMs: null, lastSettledMs: null }

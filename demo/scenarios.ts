@@ -5,6 +5,9 @@
  * Used by the demo, the fault tests and the benchmarks.
  */
 import { spawn } from 'node:child_process'
+import { rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import mysql from 'mysql2/promise'
 import type { DisposableServer } from '../test/support/disposable-server.js'
@@ -67,6 +70,8 @@ export interface ScenarioOptions<M extends string> {
   /** Called with each client's pid (the benchmarks raise its priority). */
   onSpawn?: (pid: number | undefined) => void
 }
+
+let runs = 0
 
 /** Pool size and reads per client. */
 export const POOL = 5
@@ -154,7 +159,8 @@ export async function runScenario<M extends string = DemoMode>(
   const onServer = name === 'idle' || name === 'restart'
   const viaProxy = name === 'stall' || name === 'interaction-timeout'
   const url = onServer ? server.url : viaProxy ? throughProxy(env.url, proxy) : env.url
-  const base = { url, pool: POOL, queries: QUERIES, blockMs: BLOCK_MS[name], hangMs: hangMs(name) }
+  const releaseFile = join(tmpdir(), `mysql-lifespan-fault-${process.pid}-${++runs}`)
+  const base = { url, pool: POOL, queries: QUERIES, blockMs: BLOCK_MS[name], hangMs: hangMs(name), releaseFile }
 
   if (name === 'idle') await server.query('SET GLOBAL wait_timeout = 2')
   // Opened before the clients block, so the KILLs land well inside their busy window.
@@ -185,9 +191,12 @@ export async function runScenario<M extends string = DemoMode>(
         }
         break
     }
+    // The fault is in place: the blocked clients may go on once their minimum block is over.
+    await writeFile(releaseFile, '')
     const results = await Promise.all(clients.map((c) => c.result))
     return Object.assign({ name }, Object.fromEntries(modes.map((m, i) => [m, results[i]]))) as ScenarioResult<M>
   } finally {
+    await rm(releaseFile, { force: true })
     killer?.destroy()
     if (name === 'idle') await server.query('SET GLOBAL wait_timeout = 28800')
     if (name === 'stall') proxy.resume()
