@@ -78,6 +78,8 @@ export async function runFaultClient(config: ClientConfig, client: FaultClient, 
   // The parent releases every client at once and injects the fault right after, so the fault
   // lands while every loop is blocked however long each took to warm.
   await new Promise((resolve) => process.stdin.once('data', resolve))
+  // Out before the loop blocks (a synchronous pipe write): the parent injects the fault only then.
+  emit({ event: 'blocking' })
   block(config.blockMs, config.releaseFile)
 
   const start = Date.now()

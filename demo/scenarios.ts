@@ -90,8 +90,8 @@ const demoClient = fileURLToPath(
 
 interface Running {
   warm: Promise<number[]>
-  /** Releases the client into its block. */
-  go: () => void
+  /** Releases the client into its block; resolves once it is blocking. */
+  go: () => Promise<void>
   result: Promise<ClientResult>
 }
 
@@ -102,6 +102,8 @@ function startClient(script: string, config: ClientConfig, onSpawn?: (pid: numbe
   let buffer = ''
   let stderr = ''
   let onWarm!: (ids: number[]) => void
+  let onBlocking: () => void = () => {}
+  const blocking = new Promise<void>((resolve) => (onBlocking = resolve))
   let onResult!: (r: ClientResult) => void
   let onError!: (e: Error) => void
   const warm = new Promise<number[]>((resolve, reject) => {
@@ -128,12 +130,20 @@ function startClient(script: string, config: ClientConfig, onSpawn?: (pid: numbe
       if (!line.startsWith('{')) continue
       const event = JSON.parse(line) as { event: string; ids?: number[]; message?: string }
       if (event.event === 'warm') onWarm(event.ids ?? [])
+      else if (event.event === 'blocking') onBlocking()
       else if (event.event === 'result') onResult(event as unknown as ClientResult)
       else if (event.event === 'error') onError(new Error(`${config.mode} client failed: ${event.message}`))
     }
   })
   child.on('exit', (code) => onError(new Error(`${config.mode} client exited (${code}) before reporting: ${stderr.slice(-800)}`)))
-  return { warm, result, go: () => child.stdin.write('go\n') }
+  return {
+    warm,
+    result,
+    go: () => {
+      child.stdin.write('go\n')
+      return Promise.race([blocking, result.then(() => {}, () => {})])
+    },
+  }
 }
 
 /** Sends every statement at once on `conn` (mysql2 pipelines them), then closes it. */
@@ -170,7 +180,8 @@ export async function runScenario<M extends string = DemoMode>(
       startClient(options.clientScript ?? demoClient, { ...base, mode, sql: `SELECT 1 AS probe_${mode}` }, options.onSpawn),
     )
     const ids = await Promise.all(clients.map((c) => c.warm))
-    for (const c of clients) c.go()
+    // Every client's loop is blocked before the fault: none can see it happen.
+    await Promise.all(clients.map((c) => c.go()))
 
     switch (name) {
       case 'idle':
