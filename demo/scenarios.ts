@@ -18,12 +18,7 @@ import type { ClientConfig, ClientResult } from './fault-client.js'
 export const SCENARIOS = ['idle', 'kill', 'restart', 'stall', 'interaction-timeout'] as const
 export type ScenarioName = (typeof SCENARIOS)[number]
 
-/** One line of the demo's table. */
-export interface ScenarioTitle {
-  name: ScenarioName
-  title: string
-}
-
+/** How the demo's table names each fault. */
 export const TITLES: Record<ScenarioName, string> = {
   idle: 'idle past wait_timeout, busy event loop',
   kill: 'KILL of every pooled connection',

@@ -396,15 +396,10 @@ export class AliasPool {
 
   /** Server-side ids of connections leased to scopes right now. */
   leasedThreadIds(): number[] {
-    return [...this.leased].map((c) => c.threadId).filter((id): id is number => typeof id === 'number')
+    return threadIds(this.leased)
   }
 
-  /** Server-side ids of every open connection. */
-  openThreadIds(): number[] {
-    return [...this.open].map((c) => c.threadId).filter((id): id is number => typeof id === 'number')
-  }
-
-  /** Destroys the leased connections whose thread ids are given (after they were killed server-side). */
+  /** Destroys every leased connection (after they were killed server-side at a shutdown deadline). */
   destroyLeased(reason: DestroyReason): void {
     for (const conn of [...this.leased]) this.destroy(conn, reason)
   }
@@ -424,7 +419,7 @@ export class AliasPool {
       })
     })
     // mysql2 calls back once every COM_QUIT went out; only a timeout leaves connections behind.
-    const left = ended ? [] : this.openThreadIds()
+    const left = ended ? [] : threadIds(this.open)
     this.destroyAll('shutdown')
     return left
   }
@@ -459,4 +454,8 @@ export class AliasPool {
       acquireTimeouts: c.acquireTimeouts,
     }
   }
+}
+
+function threadIds(connections: Iterable<PoolConnection>): number[] {
+  return [...connections].map((c) => c.threadId).filter((id): id is number => typeof id === 'number')
 }
