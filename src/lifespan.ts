@@ -11,7 +11,7 @@ import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './op
 import { AliasPool, type AliasStats } from './pool.js'
 import { killConnections } from './kill.js'
 import { type RunOptions, runProgram } from './run.js'
-import { Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
+import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
 
 /** Lifecycle state of a {@link Lifespan}. */
 export type LifespanState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
@@ -87,7 +87,7 @@ export class Lifespan {
   #handles = new Map<string, Database>()
   #classify: (error: unknown) => ErrorClass
   #state: LifespanState = 'created'
-  #active = new Set<Frame>()
+  #active = new ActiveScopes()
   #drained: (() => void) | undefined
   #startupHooks: Hook[] = []
   #shutdownHooks: Hook[] = []
@@ -363,7 +363,7 @@ export class Lifespan {
 
   /** Waits for open scopes until the deadline; interrupts and kills what is left. Returns how many were interrupted. */
   async #drain(deadline: number, caller: Frame | undefined): Promise<number> {
-    const others = (): Frame[] => [...this.#active].filter((f) => f !== caller)
+    const others = (): Frame[] => this.#active.list(caller)
     if (others().length > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
@@ -409,7 +409,7 @@ export class Lifespan {
     if (this.#state === 'stopped' && !this.#stopping) return
     this.#state = 'stopped'
     const error = new LifespanError('The lifespan was destroyed.', { code: ErrorCodes.STOPPED })
-    for (const frame of this.#active) frame.interrupt(error)
+    for (const frame of this.#active.list()) frame.interrupt(error)
     for (const pool of this.#pools.values()) pool.destroyAll('shutdown')
     this.#drained?.()
   }

@@ -51,6 +51,8 @@ interface Meta {
   idleLimitMs: number | undefined
   /** Generation at the last validation; older than the pool's means suspect. */
   epoch: number
+  /** Leased to a scope right now. */
+  leased: boolean
 }
 
 /** One attempt ran out of the acquisition's time. An Error, because p-retry rejects anything else. */
@@ -74,7 +76,12 @@ export class AliasPool {
   private readonly classify: (error: unknown) => ErrorClass
   private readonly meta = new WeakMap<PoolConnection, Meta>()
   private readonly open = new Set<PoolConnection>()
-  private readonly leased = new Set<PoolConnection>()
+  /**
+   * Connections leased to scopes: a flag in each one's metadata and a count, not a Set. A Set
+   * that gains and loses a member on every scope keeps discarded tables chained to each other,
+   * which kept every scope's garbage alive through young-generation GCs (see ActiveScopes).
+   */
+  private leasedCount = 0
   private epoch = 0
   private closed = false
   /** The last reason a connection was refused, for the cause of an acquisition timeout. */
@@ -119,13 +126,14 @@ export class AliasPool {
       maxAgeMs: maxAgeMs > 0 ? Math.floor(maxAgeMs * (1 - Math.random() * AGE_JITTER)) : 0,
       idleLimitMs: undefined,
       epoch: this.epoch,
+      leased: false,
     })
     this.open.add(conn)
     this.counters.created++
     // Either event means the server or the network closed it (our own destroy() forgets it first).
     const forget = (err?: unknown): void => {
       if (!this.open.delete(conn)) return
-      this.leased.delete(conn)
+      this.unlease(conn)
       if (this.closed) return
       this.counters.destroyed.broken++
       this.suspectAll()
@@ -159,7 +167,7 @@ export class AliasPool {
     this.waiting++
     const finish = (err: unknown, conn?: PoolConnection): void => {
       this.waiting--
-      if (conn) this.leased.add(conn)
+      if (conn) this.markLeased(conn)
       done(err, conn)
     }
     this.attempt(deadline, (err, conn) => {
@@ -369,18 +377,38 @@ export class AliasPool {
     return new Promise((resolve, reject) => this.send(conn, method, sql, values, (err, result) => (err ? reject(err) : resolve(result as [unknown, unknown])), timeoutMs))
   }
 
+  private markLeased(conn: PoolConnection): void {
+    const m = this.meta.get(conn)
+    if (!m || m.leased) return
+    m.leased = true
+    this.leasedCount++
+  }
+
+  /** Clears the leased flag; false when `conn` was not leased. */
+  private unlease(conn: PoolConnection): boolean {
+    const m = this.meta.get(conn)
+    if (!m?.leased) return false
+    m.leased = false
+    this.leasedCount--
+    return true
+  }
+
+  private leasedConnections(): PoolConnection[] {
+    return [...this.open].filter((conn) => this.meta.get(conn)?.leased === true)
+  }
+
   /** Returns a healthy connection to the pool. */
   release(conn: PoolConnection): void {
-    if (!this.leased.delete(conn)) return
-    const m = this.meta.get(conn)
-    if (m) m.lastUsedAt = Date.now()
+    if (!this.unlease(conn)) return
+    const m = this.meta.get(conn) as Meta
+    m.lastUsedAt = Date.now()
     if (this.closed || !this.open.has(conn)) return
     conn.release()
   }
 
   /** Destroys a connection (socket closed, slot freed for the next waiter). Safe to call twice. */
   destroy(conn: PoolConnection, reason: DestroyReason): void {
-    this.leased.delete(conn)
+    this.unlease(conn)
     if (this.open.delete(conn)) {
       this.counters.destroyed[reason]++
       log(this.logger, 'debug', { alias: this.alias, reason, threadId: conn.threadId }, 'connection destroyed')
@@ -396,12 +424,12 @@ export class AliasPool {
 
   /** Server-side ids of connections leased to scopes right now. */
   leasedThreadIds(): number[] {
-    return threadIds(this.leased)
+    return threadIds(this.leasedConnections())
   }
 
   /** Destroys every leased connection (after they were killed server-side at a shutdown deadline). */
   destroyLeased(reason: DestroyReason): void {
-    for (const conn of [...this.leased]) this.destroy(conn, reason)
+    for (const conn of this.leasedConnections()) this.destroy(conn, reason)
   }
 
   /**
@@ -434,7 +462,7 @@ export class AliasPool {
 
   /** Open, in use and waiting counts (for error messages). */
   counts(): { open: number; inUse: number; waiting: number } {
-    return { open: this.open.size, inUse: this.leased.size, waiting: this.waiting }
+    return { open: this.open.size, inUse: this.leasedCount, waiting: this.waiting }
   }
 
   /** A snapshot of this alias's counters. */
@@ -442,8 +470,8 @@ export class AliasPool {
     const c = this.counters
     return {
       open: this.open.size,
-      idle: this.open.size - this.leased.size,
-      inUse: this.leased.size,
+      idle: this.open.size - this.leasedCount,
+      inUse: this.leasedCount,
       waiting: this.waiting,
       created: c.created,
       destroyed: { ...c.destroyed },

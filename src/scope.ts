@@ -175,6 +175,11 @@ export class Frame implements ScopeInfo {
   readonly context: Context
   /** Where the scope was opened; captured only when leak detection is on. */
   readonly stack: string | undefined
+  /** Position in {@link ActiveScopes} while open; -1 otherwise. */
+  slot = -1
+  /** The lease of the first alias used: most scopes use one alias, and need no Map. */
+  private firstLease: Lease | undefined
+  /** Leases of further aliases. */
   private leases: Map<string, Lease> | undefined
   private settle: ((ok: boolean, value: unknown) => void) | undefined
   interruption: LifespanError | undefined
@@ -222,6 +227,9 @@ export class Frame implements ScopeInfo {
 
   /** The lease of `pool`'s alias in this scope, created on first use. */
   lease(pool: AliasPool): Lease {
+    const first = this.firstLease
+    if (first?.pool === pool) return first
+    if (!first) return (this.firstLease = new Lease(pool, this))
     const leases = (this.leases ??= new Map())
     let lease = leases.get(pool.alias)
     if (!lease) {
@@ -241,16 +249,60 @@ export class Frame implements ScopeInfo {
   /** Gives every leased connection back (or destroys them when the scope was interrupted). */
   private close(): Promise<void> | undefined {
     this.closed = true
+    const first = this.firstLease
+    if (!first) return undefined
     const leases = this.leases
-    if (!leases) return undefined
+    this.firstLease = undefined
     this.leases = undefined
     const reason: DestroyReason | undefined = this.interruption ? 'interrupted' : undefined
-    let waits: Array<Promise<void>> | undefined
+    const wait = first.end(reason)
+    if (!leases) return wait
+    const waits = wait ? [wait] : []
     for (const lease of leases.values()) {
-      const wait = lease.end(reason)
-      if (wait) (waits ??= []).push(wait)
+      const w = lease.end(reason)
+      if (w) waits.push(w)
     }
-    return waits && Promise.all(waits).then(() => undefined)
+    return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined
+  }
+}
+
+/**
+ * @internal The scopes open right now. An array with swap-remove, not a Set: a Set that gains and
+ * loses a member on every scope rehashes often, and V8 links each discarded table to its successor
+ * (for live iterators). Once one discarded table reached the old generation, that chain kept every
+ * later scope alive through each young-generation GC: about 500 bytes promoted per scope and
+ * scavenges ten times longer (benchmarks/RESULTS.md, hot path).
+ */
+export class ActiveScopes {
+  readonly #frames: Frame[] = []
+
+  /** How many scopes are open. */
+  get size(): number {
+    return this.#frames.length
+  }
+
+  add(frame: Frame): void {
+    if (frame.slot >= 0) return
+    frame.slot = this.#frames.length
+    this.#frames.push(frame)
+  }
+
+  /** Removes `frame`; false when it was not open. */
+  delete(frame: Frame): boolean {
+    const slot = frame.slot
+    if (slot < 0 || this.#frames[slot] !== frame) return false
+    const last = this.#frames.pop() as Frame
+    if (last !== frame) {
+      this.#frames[slot] = last
+      last.slot = slot
+    }
+    frame.slot = -1
+    return true
+  }
+
+  /** A copy of the open scopes (safe to iterate while they close), without `except`. */
+  list(except?: Frame): Frame[] {
+    return this.#frames.filter((f) => f !== except)
   }
 }
 
