@@ -11,6 +11,7 @@ import pRetry from 'p-retry'
 import { type ErrorClass } from './classify.js'
 import { AcquireTimeoutError, ErrorCodes, LifespanError, describe, invalidArgument, withCode } from './errors.js'
 import type { Logger, ResolvedAliasOptions } from './options.js'
+import { Deadlines } from './deadlines.js'
 import { log } from './log.js'
 
 /** Why a connection was destroyed rather than returned to the pool. */
@@ -60,6 +61,14 @@ class AttemptTimeout extends Error {}
 const timedOut = (err: unknown): boolean => err instanceof AttemptTimeout
 const AGE_JITTER = 0.025
 
+/** What mysql2's pool keeps that the checkout reads (mysql2 3.x; not in its typings). */
+interface MysqlPoolInternals {
+  _freeConnections: { length: number }
+  _allConnections: { length: number }
+  _closed?: boolean
+  config: { connectionLimit: number }
+}
+
 /** How long before the server's own idle limit a connection stops being trusted. */
 export function idleLimitFromWaitTimeout(waitTimeoutSeconds: number): number | undefined {
   if (!Number.isFinite(waitTimeoutSeconds) || waitTimeoutSeconds <= 0) return undefined
@@ -94,6 +103,8 @@ export class AliasPool {
    */
   private readonly home = new AsyncResource('mysql-lifespan:pool')
   private waiting = 0
+  /** Deadlines of checkouts waiting in mysql2's queue, under one timer. */
+  private readonly deadlines = new Deadlines()
   private readonly counters = {
     created: 0,
     destroyed: { maxAge: 0, idle: 0, ping: 0, broken: 0, timeout: 0, interrupted: 0, shutdown: 0 } as Record<DestroyReason, number>,
@@ -217,9 +228,8 @@ export class AliasPool {
 
   /** Checks out connections until one passes validation; fails on a checkout error or at the deadline. */
   private attempt(deadline: number, done: (err: unknown, conn?: PoolConnection) => void): void {
-    const remaining = deadline - Date.now()
-    if (remaining <= 0 || this.closed) return done(new AttemptTimeout('acquisition deadline passed'))
-    this.checkout(remaining, (err, conn) => {
+    if (deadline <= Date.now() || this.closed) return done(new AttemptTimeout('acquisition deadline passed'))
+    this.checkout(deadline, (err, conn) => {
       if (!conn) return done(err)
       const valid = this.validate(conn, deadline)
       if (valid === true) return done(null, conn)
@@ -231,29 +241,26 @@ export class AliasPool {
     })
   }
 
-  private checkout(timeoutMs: number, done: (err: unknown, conn?: PoolConnection) => void): void {
-    // With a free connection mysql2 answers on the next tick: no wait to bound, no timer to pay for.
-    const free = (this.pool as unknown as { _freeConnections?: { length: number } })._freeConnections?.length
-    let settled = false
-    const timer = free
-      ? undefined
-      : setTimeout(() => {
-          settled = true
-          done(new AttemptTimeout('no connection within the acquisition deadline'))
-        }, timeoutMs)
+  private checkout(deadline: number, done: (err: unknown, conn?: PoolConnection) => void): void {
+    const mysqlPool = this.pool as unknown as MysqlPoolInternals
+    // With a free connection mysql2 answers on the next tick: no wait to bound.
+    if (mysqlPool._freeConnections.length > 0) return this.pool.getConnection((err, conn) => done(err, err ? undefined : conn))
+    const wait = this.deadlines.start(deadline, () => done(new AttemptTimeout('no connection within the acquisition deadline')))
     const onConnection = (err: NodeJS.ErrnoException | null, conn: PoolConnection): void => {
-      if (settled) {
+      if (!this.deadlines.end(wait)) {
         // Arrived after we gave up: hand it back so the slot is not lost.
         if (conn) conn.release()
         return
       }
-      settled = true
-      if (timer) clearTimeout(timer)
       done(err, err ? undefined : conn)
     }
-    // No free connection: mysql2 may open a socket right here, so do it from the pool's own context.
-    if (free) this.pool.getConnection(onConnection)
-    else this.home.runInAsyncScope(() => this.pool.getConnection(onConnection))
+    const { connectionLimit } = mysqlPool.config
+    // mysql2 opens a socket right here when it may: do that from the pool's own context.
+    if (connectionLimit === 0 || mysqlPool._allConnections.length < connectionLimit) {
+      this.home.runInAsyncScope(() => this.pool.getConnection(onConnection))
+    } else {
+      this.pool.getConnection(onConnection)
+    }
   }
 
   /**
@@ -457,7 +464,7 @@ export class AliasPool {
     this.closed = true
     for (const conn of [...this.open]) this.destroy(conn, reason)
     // mysql2 marks itself closed and fails queued getConnection callbacks.
-    if (!(this.pool as unknown as { _closed?: boolean })._closed) this.pool.end(() => {})
+    if (!(this.pool as unknown as MysqlPoolInternals)._closed) this.pool.end(() => {})
   }
 
   /** Open, in use and waiting counts (for error messages). */

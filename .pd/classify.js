@@ -1,0 +1,113 @@
+/**
+ * @module
+ * The disconnect taxonomy: one place that decides what a mysql2 error means for
+ * the connection it came from and for the work that was running on it.
+ * Every shape listed here was observed against MariaDB 10.11 with mysql2 3.24, or
+ * is documented by MySQL/MariaDB (see the README's error table).
+ */
+const DISCONNECT_CODES = new Set([
+    'PROTOCOL_CONNECTION_LOST',
+    'PROTOCOL_SEQUENCE_TIMEOUT', // per-query timeout: the command stays queued and the connection is wedged
+    'PROTOCOL_PACKETS_OUT_OF_ORDER',
+    'PROTOCOL_UNEXPECTED_PACKET',
+    'PROTOCOL_ERROR',
+    'ECONNRESET',
+    'EPIPE',
+    'ETIMEDOUT',
+    'ECONNABORTED',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'ENETDOWN',
+    'ER_CLIENT_INTERACTION_TIMEOUT',
+    'ER_SERVER_SHUTDOWN',
+    'ER_CONNECTION_KILLED',
+    'CR_SERVER_GONE_ERROR',
+    'CR_SERVER_LOST',
+    'CR_SERVER_LOST_EXTENDED',
+    'ER_NET_READ_ERROR',
+    'ER_NET_READ_INTERRUPTED',
+    'ER_NET_ERROR_ON_WRITE',
+    'ER_NET_WRITE_INTERRUPTED',
+    'ERR_LIFESPAN_CONNECTION_CLOSED',
+    'ERR_LIFESPAN_PING_FAILED',
+    'ERR_LIFESPAN_QUERY_TIMEOUT',
+]);
+// 4031 ER_CLIENT_INTERACTION_TIMEOUT (MySQL >= 8.0.24), 2006/2013/2055 client-library
+// "gone away"/"lost", 1927 ER_CONNECTION_KILLED, 1053 ER_SERVER_SHUTDOWN, 1158-1161 network.
+const DISCONNECT_ERRNOS = new Set([4031, 2006, 2013, 2055, 1927, 1053, 1158, 1159, 1160, 1161]);
+const REFUSED_CODES = new Set([
+    'ECONNREFUSED',
+    'ER_CON_COUNT_ERROR',
+    'ER_TOO_MANY_USER_CONNECTIONS',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+]);
+const REFUSED_ERRNOS = new Set([1040, 1203]);
+const READ_ONLY_ERRNOS = new Set([1290, 1792, 1836]);
+const TX_RETRYABLE_ERRNOS = new Set([1205, 1213]);
+// 1044/1045 access denied, 1049 unknown database, 1251 auth protocol, 1698 access denied (socket auth)
+const CONFIG_ERRNOS = new Set([1044, 1045, 1049, 1251, 1698]);
+// The client cannot talk to this server as configured (TLS, auth plugin): retrying will not help.
+const CONFIG_CODES = new Set([
+    'HANDSHAKE_NO_SSL_SUPPORT',
+    'AUTH_SWITCH_PLUGIN_ERROR',
+    'ER_NOT_SUPPORTED_AUTH_MODE',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'CERT_HAS_EXPIRED',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+const CLOSED_STATE = /closed state|connection is closed|socket has been ended|has been destroyed/i;
+/**
+ * Classifies an error with the built-in taxonomy.
+ *
+ * `code` may be a string or, on mysql2's connection `'error'` event for MySQL 8's
+ * idle close, the number 4031; both are understood.
+ *
+ * @example
+ * ```ts
+ * classifyError({ code: 'PROTOCOL_CONNECTION_LOST', fatal: true }) // 'disconnect'
+ * classifyError({ errno: 1213, code: 'ER_LOCK_DEADLOCK' })       // 'transaction-retryable'
+ * ```
+ */
+export function classifyError(error) {
+    if (typeof error !== 'object' || error === null)
+        return 'other';
+    const e = error;
+    const code = e.code;
+    const errno = typeof e.errno === 'number' ? e.errno : typeof code === 'number' ? code : undefined;
+    if (typeof code === 'string' && REFUSED_CODES.has(code))
+        return 'connect-refused';
+    if (errno !== undefined && REFUSED_ERRNOS.has(errno))
+        return 'connect-refused';
+    if (errno !== undefined && CONFIG_ERRNOS.has(errno))
+        return 'fatal-config';
+    if (typeof code === 'string' && CONFIG_CODES.has(code))
+        return 'fatal-config';
+    if (errno !== undefined && READ_ONLY_ERRNOS.has(errno))
+        return 'read-only';
+    if (errno !== undefined && TX_RETRYABLE_ERRNOS.has(errno))
+        return 'transaction-retryable';
+    if (typeof code === 'string' && DISCONNECT_CODES.has(code))
+        return 'disconnect';
+    if (errno !== undefined && DISCONNECT_ERRNOS.has(errno))
+        return 'disconnect';
+    if (e.fatal === true)
+        return 'disconnect';
+    if (code === undefined && typeof e.message === 'string' && CLOSED_STATE.test(e.message))
+        return 'disconnect';
+    return 'other';
+}
+/** True when `error` means the connection it came from must not be used again. */
+export function isConnectionBroken(cls) {
+    return cls === 'disconnect' || cls === 'read-only';
+}
+/** Builds the classifier in force: the user's extension first, then the built-in taxonomy. */
+export function makeClassifier(extension) {
+    if (!extension)
+        return classifyError;
+    return (error) => extension(error) ?? classifyError(error);
+}
+//# sourceMappingURL=classify.js.map

@@ -1,0 +1,144 @@
+/**
+ * @module
+ * Error classes. Every error the library throws or rejects with carries a stable
+ * string `code`; match on `code`, not on messages. mysql2 errors that have a code
+ * pass through unchanged; the library only wraps errors that lack one, keeping the
+ * original as `cause`.
+ */
+const kBrand = Symbol.for('mysql-lifespan.error');
+/** Every code a {@link LifespanError} can carry. */
+export const ErrorCodes = {
+    /** An option is missing, of the wrong type or out of range. */
+    INVALID_OPTION: 'ERR_LIFESPAN_INVALID_OPTION',
+    /** `db(alias)` named an alias that is not in `databases`. */
+    UNKNOWN_ALIAS: 'ERR_LIFESPAN_UNKNOWN_ALIAS',
+    /** `db()` was used outside any scope while `strict` is on. */
+    NO_SCOPE: 'ERR_LIFESPAN_NO_SCOPE',
+    /** A scope or statement was refused because shutdown has begun. */
+    SHUTTING_DOWN: 'ERR_LIFESPAN_SHUTTING_DOWN',
+    /** The lifespan was destroyed, or has stopped. */
+    STOPPED: 'ERR_LIFESPAN_STOPPED',
+    /** A scope was still running at the shutdown deadline (or at `destroy()`) and was stopped. */
+    SCOPE_INTERRUPTED: 'ERR_LIFESPAN_SCOPE_INTERRUPTED',
+    /** No validated connection could be had within `acquireTimeoutMs`. */
+    ACQUIRE_TIMEOUT: 'ERR_LIFESPAN_ACQUIRE_TIMEOUT',
+    /** A validation ping failed or timed out; the connection was destroyed (the cause of an acquisition timeout). */
+    PING_FAILED: 'ERR_LIFESPAN_PING_FAILED',
+    /** A statement ran longer than `queryTimeoutMs`; its connection was destroyed. */
+    QUERY_TIMEOUT: 'ERR_LIFESPAN_QUERY_TIMEOUT',
+    /** A mysql2 error without a code: the connection was already closed. */
+    CONNECTION_CLOSED: 'ERR_LIFESPAN_CONNECTION_CLOSED',
+    /** The connection died while COMMIT was in flight: the transaction may or may not have been applied. */
+    COMMIT_OUTCOME_UNKNOWN: 'ERR_LIFESPAN_COMMIT_OUTCOME_UNKNOWN',
+    /** A transaction handle was used after its transaction ended. */
+    TRANSACTION_CLOSED: 'ERR_LIFESPAN_TRANSACTION_CLOSED',
+    /** `transaction()` was called inside an open transaction on the same alias. */
+    NESTED_TRANSACTION: 'ERR_LIFESPAN_NESTED_TRANSACTION',
+    /** `shutdown()` was awaited from inside a scope, which would wait for itself. */
+    SHUTDOWN_IN_SCOPE: 'ERR_LIFESPAN_SHUTDOWN_IN_SCOPE',
+    /** One or more `onStartup` / `onShutdown` hooks failed; see `errors`. */
+    HOOK_FAILED: 'ERR_LIFESPAN_HOOK_FAILED',
+    /** A call is not allowed in the current state (for example `onStartup` after startup). */
+    INVALID_STATE: 'ERR_LIFESPAN_INVALID_STATE',
+    /** A method got an argument of the wrong kind (for example `scope()` without a function, an undefined bind value). */
+    INVALID_ARGUMENT: 'ERR_LIFESPAN_INVALID_ARGUMENT',
+    /** mysql2 raised an error without a code (for example "Queue limit reached."); the original is the `cause`. */
+    DRIVER_ERROR: 'ERR_LIFESPAN_DRIVER_ERROR',
+};
+/**
+ * Base class of every error this library creates.
+ *
+ * `instanceof` works across duplicate copies of the package (a `Symbol.for` brand).
+ *
+ * @example
+ * ```ts
+ * try { await lifespan.db('nope').query('SELECT 1') }
+ * catch (err) { if (err.code === 'ERR_LIFESPAN_UNKNOWN_ALIAS') ... }
+ * ```
+ */
+export class LifespanError extends Error {
+    /** Stable machine-readable code, see {@link ErrorCodes}. */
+    code;
+    constructor(message, options) {
+        super(message, options.cause === undefined ? undefined : { cause: options.cause });
+        this.name = new.target.name;
+        this.code = options.code;
+    }
+    /** @internal */
+    get [kBrand]() {
+        return true;
+    }
+    static [Symbol.hasInstance](value) {
+        if (this !== LifespanError)
+            return Function.prototype[Symbol.hasInstance].call(this, value);
+        return typeof value === 'object' && value !== null && value[kBrand] === true;
+    }
+    /** Keeps `JSON.stringify(err)` useful (name, code, message) and free of connection details. */
+    toJSON() {
+        return { name: this.name, code: this.code, message: this.message };
+    }
+}
+/** Thrown synchronously by `createLifespan` when an option is invalid. The message names the option. */
+export class InvalidOptionError extends LifespanError {
+    /** Dotted path of the offending option, for example `databases.replica.maxAgeMs`. */
+    option;
+    constructor(option, problem) {
+        super(`Invalid option \`${option}\`: ${problem}`, { code: ErrorCodes.INVALID_OPTION });
+        this.option = option;
+    }
+}
+/** No validated connection could be had within `acquireTimeoutMs`. `cause` is the last failure seen. */
+export class AcquireTimeoutError extends LifespanError {
+    /** The alias that could not be served. */
+    alias;
+    /** Pool counts at the moment the acquisition gave up. */
+    pool;
+    constructor(alias, timeoutMs, pool, cause) {
+        const last = cause instanceof Error ? `; last error: ${describe(cause)}` : '';
+        super(`Could not get a connection for "${alias}" within ${timeoutMs} ms ` +
+            `(open=${pool.open}, inUse=${pool.inUse}, waiting=${pool.waiting})${last}`, { code: ErrorCodes.ACQUIRE_TIMEOUT, cause });
+        this.alias = alias;
+        this.pool = pool;
+    }
+}
+/** The connection was lost while COMMIT was in flight. Whether the transaction was applied is unknown. */
+export class CommitOutcomeUnknownError extends LifespanError {
+    constructor(cause) {
+        super('The connection was lost while COMMIT was in flight: the transaction may or may not have been applied. ' +
+            'It was not retried; check the data before trying again.', { code: ErrorCodes.COMMIT_OUTCOME_UNKNOWN, cause });
+    }
+}
+/** Startup or shutdown hooks failed. Shutdown still completed; each failure is in `errors`. */
+export class HookError extends LifespanError {
+    /** The failures, in the order the hooks ran. */
+    errors;
+    constructor(phase, errors) {
+        super(`${errors.length} ${phase} hook(s) failed: ${errors.map(describe).join('; ')}`, {
+            code: ErrorCodes.HOOK_FAILED,
+            cause: errors[0],
+        });
+        this.errors = errors;
+    }
+}
+/** @internal The error for a method called with an argument of the wrong kind. */
+export function invalidArgument(message, cause) {
+    return new LifespanError(message, { code: ErrorCodes.INVALID_ARGUMENT, cause });
+}
+/** @internal An error the caller can match on: one without a string code gets a library code. */
+export function withCode(err, cls) {
+    if (typeof err?.code === 'string')
+        return err;
+    const message = err?.message ?? String(err);
+    if (cls === 'disconnect') {
+        return new LifespanError(`The connection is closed: ${message}`, { code: ErrorCodes.CONNECTION_CLOSED, cause: err });
+    }
+    return new LifespanError(`mysql2 failed without an error code: ${message}`, { code: ErrorCodes.DRIVER_ERROR, cause: err });
+}
+/** A short, secret-free description of an error: its code and message. */
+export function describe(err) {
+    if (!(err instanceof Error))
+        return String(err);
+    const code = err.code;
+    return code === undefined ? err.message : `${String(code)}: ${err.message}`;
+}
+//# sourceMappingURL=errors.js.map

@@ -1,0 +1,28 @@
+/**
+ * @module
+ * mysql-lifespan: scoped, validated MySQL/MariaDB connections for long-lived Node.js processes.
+ *
+ * @example
+ * ```ts
+ * import { createLifespan } from 'mysql-lifespan'
+ * const lifespan = createLifespan({ databases: { default: 'mysql://root@127.0.0.1:3306/test' } })
+ * await lifespan.scope(() => lifespan.db().query('SELECT 1'))
+ * await lifespan.shutdown()
+ * ```
+ */
+export { createLifespan, Lifespan } from './lifespan.js';
+export type { LifespanState, LifespanStats, ScopeOptions, ShutdownOptions, ShutdownReport } from './lifespan.js';
+export type { RunOptions } from './run.js';
+export { Database } from './database.js';
+export { Transaction } from './transaction.js';
+export type { Queryable, TransactionOptions } from './transaction.js';
+export type { ScopeInfo, ScopeKind } from './scope.js';
+export type { AliasStats, DestroyReason } from './pool.js';
+export { DEFAULTS, MYSQL2_DEFAULTS } from './options.js';
+export type { AliasOptions, DatabaseConfig, LifespanOptions, Logger, RetryOptions } from './options.js';
+export { isReadStatement } from './retry.js';
+export type { StatementOptions } from './retry.js';
+export { classifyError } from './classify.js';
+export type { Classifier, ErrorClass } from './classify.js';
+export { AcquireTimeoutError, CommitOutcomeUnknownError, ErrorCodes, HookError, InvalidOptionError, LifespanError, } from './errors.js';
+export type { ErrorCode, PoolCounts } from './errors.js';

@@ -1,0 +1,388 @@
+/**
+ * @module
+ * The Lifespan: one per process. Owns the aliases' pools, the scopes, the lifecycle
+ * `created → starting → running → stopping → stopped`, and the startup/shutdown hooks.
+ */
+import { makeClassifier } from './classify.js';
+import { Database } from './database.js';
+import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from './errors.js';
+import { log } from './log.js';
+import { resolveOptions } from './options.js';
+import { AliasPool } from './pool.js';
+import { killConnections } from './kill.js';
+import { runProgram } from './run.js';
+import { ActiveScopes, Frame, interruptedError, storage } from './scope.js';
+/**
+ * Keeps a process's MySQL connections healthy. Create it with {@link createLifespan}.
+ *
+ * @example
+ * ```ts
+ * const lifespan = createLifespan({ databases: { default: process.env.MYSQL_URL! } })
+ * await lifespan.startup()
+ * await lifespan.scope(async () => {
+ *   const [rows] = await lifespan.db().query('SELECT 1 AS ok')
+ * })
+ * await lifespan.shutdown()
+ * ```
+ */
+export class Lifespan {
+    #options;
+    #pools = new Map();
+    #handles = new Map();
+    #classify;
+    #state = 'created';
+    #active = new ActiveScopes();
+    #drained;
+    #startupHooks = [];
+    #shutdownHooks = [];
+    #starting;
+    #stopping;
+    #captureStacks;
+    #host;
+    /** @internal Use {@link createLifespan}. */
+    constructor(options) {
+        this.#options = resolveOptions(options);
+        this.#classify = makeClassifier(this.#options.classify);
+        for (const [alias, resolved] of this.#options.aliases)
+            this.#pools.set(alias, new AliasPool(resolved, this.#classify));
+        this.#captureStacks = [...this.#options.aliases.values()].some((a) => a.leakWarningMs > 0);
+        this.#host = {
+            classify: this.#classify,
+            implicitScope: (fn) => this.scope(fn),
+        };
+    }
+    /** The lifecycle state. */
+    get state() {
+        return this.#state;
+    }
+    /** The configured aliases. */
+    get aliases() {
+        return [...this.#pools.keys()];
+    }
+    /** The default shutdown deadline (`shutdownTimeoutMs`), for adapters that close a server first. */
+    get shutdownTimeoutMs() {
+        return this.#options.shutdownTimeoutMs;
+    }
+    /**
+     * Registers a hook run by {@link Lifespan.startup}, in a `startup` scope, after every alias connected.
+     *
+     * @throws {LifespanError} `ERR_LIFESPAN_INVALID_STATE` once startup has begun.
+     */
+    onStartup(hook) {
+        if (typeof hook !== 'function')
+            throw invalidArgument('onStartup() expects a function');
+        if (this.#state !== 'created')
+            throw new LifespanError('onStartup() must be called before startup().', { code: ErrorCodes.INVALID_STATE });
+        this.#startupHooks.push(hook);
+        return this;
+    }
+    /**
+     * Registers a hook run by {@link Lifespan.shutdown}, in a `shutdown` scope, after open scopes drained
+     * and before connections are closed. Hooks run in reverse order of registration.
+     */
+    onShutdown(hook) {
+        if (typeof hook !== 'function')
+            throw invalidArgument('onShutdown() expects a function');
+        if (this.#state === 'stopping' || this.#state === 'stopped') {
+            throw new LifespanError('onShutdown() must be called before shutdown().', { code: ErrorCodes.INVALID_STATE });
+        }
+        this.#shutdownHooks.push(hook);
+        return this;
+    }
+    /** Removes a hook registered with {@link Lifespan.onShutdown} (for schedules and servers that stop on their own). */
+    offShutdown(hook) {
+        const i = this.#shutdownHooks.indexOf(hook);
+        if (i >= 0)
+            this.#shutdownHooks.splice(i, 1);
+        return this;
+    }
+    /**
+     * Connects every alias (retrying refused connects with backoff within `acquireTimeoutMs`), reads each
+     * server's `wait_timeout`, then runs the `onStartup` hooks. Joinable: concurrent calls share one startup.
+     * Scopes opened before startup start it themselves.
+     *
+     * @throws the connect error when an alias cannot be reached (wrong password, unknown database) or
+     *   {@link AcquireTimeoutError}; {@link HookError} when a hook fails. The lifespan is then back in `created`.
+     */
+    startup() {
+        if (this.#state === 'running')
+            return Promise.resolve();
+        if (this.#starting)
+            return this.#starting;
+        if (this.#state !== 'created')
+            return Promise.reject(this.#refusal());
+        this.#state = 'starting';
+        this.#starting = this.#startup().then(() => {
+            this.#starting = undefined;
+            if (this.#state === 'starting')
+                this.#state = 'running';
+        }, (err) => {
+            this.#starting = undefined;
+            if (this.#state === 'starting')
+                this.#state = 'created';
+            throw err;
+        });
+        return this.#starting;
+    }
+    async #startup() {
+        await Promise.all([...this.#pools.values()].map(async (pool) => {
+            const conn = await pool.acquire();
+            pool.release(conn);
+            log(pool.options.logger, 'info', { alias: pool.alias }, 'connected');
+        }));
+        if (this.#startupHooks.length === 0)
+            return;
+        const errors = await this.#runHooks('startup', this.#startupHooks);
+        if (errors.length > 0)
+            throw new HookError('startup', errors);
+    }
+    async #runHooks(kind, hooks) {
+        const errors = [];
+        const frame = new Frame(kind, this.#captureStacks);
+        this.#active.add(frame);
+        try {
+            await frame.run(async () => {
+                for (const hook of hooks) {
+                    try {
+                        await hook();
+                    }
+                    catch (err) {
+                        errors.push(err);
+                        log(this.#options.logger, 'error', { err: describe(err), kind }, `${kind} hook failed`);
+                    }
+                }
+            }, this.#forget);
+        }
+        catch (err) {
+            errors.push(err);
+        }
+        return errors;
+    }
+    /**
+     * Runs `fn` in a scope (a `task` unless told otherwise). Connections are leased lazily per alias and
+     * released when `fn` settles. Inside another scope, `fn` joins it.
+     *
+     * @throws {LifespanError} `ERR_LIFESPAN_SHUTTING_DOWN` once shutdown has begun, `ERR_LIFESPAN_STOPPED`
+     *   after it; `ERR_LIFESPAN_SCOPE_INTERRUPTED` when the scope outlived the shutdown deadline.
+     * @example
+     * ```ts
+     * app.post('/orders', (req, res) => lifespan.scope(async () => {
+     *   await lifespan.db().execute('INSERT INTO orders (id) VALUES (?)', [req.body.id])
+     * }))
+     * ```
+     */
+    scope(fn, options) {
+        if (typeof fn !== 'function')
+            return Promise.reject(invalidArgument('scope() expects a function'));
+        // Nested: join the running scope (unless it already ended and fn is its straggler).
+        const parent = storage.getStore();
+        if (parent && !parent.frame.closed && options?.nested !== 'new')
+            return Promise.resolve().then(fn);
+        const kind = options?.kind ?? 'task';
+        if (this.#state === 'running')
+            return this.#open(fn, kind);
+        if (this.#state === 'created' || this.#state === 'starting')
+            return this.startup().then(() => this.#open(fn, kind));
+        if (this.#state === 'stopping' && kind === 'shutdown')
+            return this.#open(fn, kind);
+        return Promise.reject(this.#refusal());
+    }
+    #open(fn, kind) {
+        // Shutdown may have begun while startup was awaited.
+        if (this.#state !== 'running' && !(this.#state === 'stopping' && kind === 'shutdown'))
+            return Promise.reject(this.#refusal());
+        const frame = new Frame(kind, this.#captureStacks);
+        this.#active.add(frame);
+        return frame.run(fn, this.#forget);
+    }
+    #forget = (frame) => {
+        this.#active.delete(frame);
+        if (this.#active.size === 0)
+            this.#drained?.();
+    };
+    #refusal() {
+        if (this.#state === 'stopping') {
+            return new LifespanError('The lifespan is shutting down; no new scope is admitted.', { code: ErrorCodes.SHUTTING_DOWN });
+        }
+        return new LifespanError('The lifespan has stopped; create a new one to reconnect.', { code: ErrorCodes.STOPPED });
+    }
+    /**
+     * Wraps `fn` so that every call runs in its own task scope (or joins the caller's).
+     *
+     * @example
+     * ```ts
+     * const handle = lifespan.task(async (job: Job) => { await lifespan.db().query('...', [job.id]) })
+     * queue.process(handle)
+     * ```
+     */
+    task(fn) {
+        if (typeof fn !== 'function')
+            throw invalidArgument('task() expects a function');
+        return (...args) => this.scope(() => fn(...args));
+    }
+    /**
+     * The handle of an alias (`default`, or the first alias, when none is named).
+     * Outside any scope each call runs in an implicit one-statement scope; with `strict` it throws.
+     *
+     * @throws {LifespanError} `ERR_LIFESPAN_UNKNOWN_ALIAS`; `ERR_LIFESPAN_NO_SCOPE` outside a scope in strict mode.
+     */
+    db(alias) {
+        const name = alias ?? this.#options.defaultAlias;
+        let handle = this.#handles.get(name);
+        if (!handle) {
+            const pool = this.#pools.get(name);
+            if (!pool) {
+                throw new LifespanError(`Unknown database alias "${String(name)}"; configured: ${this.aliases.map((a) => `"${a}"`).join(', ')}.`, {
+                    code: ErrorCodes.UNKNOWN_ALIAS,
+                });
+            }
+            handle = new Database(pool, this.#host);
+            this.#handles.set(name, handle);
+        }
+        if (handle && this.#pools.get(name)?.options.strict && !storage.getStore()) {
+            throw new LifespanError(`db("${name}") was used outside a scope while strict mode is on. Wrap the work in lifespan.scope(() => ...), ` +
+                'use lifespan.task(fn) for jobs, or register the adapter of your framework (mysql-lifespan/fastify, /express, ...).', { code: ErrorCodes.NO_SCOPE });
+        }
+        return handle;
+    }
+    /** The running scope, or `undefined` outside any scope. */
+    currentScope() {
+        const frame = storage.getStore()?.frame;
+        return frame ? { id: frame.id, kind: frame.kind, startedAt: frame.startedAt } : undefined;
+    }
+    /** A snapshot of the state, the open scopes and each alias's counters. Holds no connection details. */
+    stats() {
+        const aliases = {};
+        for (const [alias, pool] of this.#pools)
+            aliases[alias] = pool.stats();
+        return { state: this.#state, activeScopes: this.#active.size, aliases };
+    }
+    /**
+     * Graceful shutdown. In the same tick, new scopes are refused. Open scopes get until `timeoutMs`
+     * to finish; those still running are then interrupted and their connections killed server-side
+     * (`KILL CONNECTION` from a short-lived side connection), so nothing keeps running on the server.
+     * Then the `onShutdown` hooks run in a `shutdown` scope, and every connection is ended (COM_QUIT).
+     * Idempotent and joinable. Called from inside a scope, it does not wait for that scope.
+     *
+     * @throws {HookError} after completing the shutdown, when a hook failed.
+     */
+    shutdown(options) {
+        if (this.#stopping)
+            return this.#stopping;
+        const timeoutMs = options?.timeoutMs ?? this.#options.shutdownTimeoutMs;
+        if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+            return Promise.reject(new LifespanError(`Invalid option \`timeoutMs\`: expected a whole number >= 0, got ${String(timeoutMs)}`, { code: ErrorCodes.INVALID_OPTION }));
+        }
+        const caller = storage.getStore()?.frame;
+        this.#state = this.#state === 'stopped' ? 'stopped' : 'stopping';
+        // Run outside the caller's scope: the hooks get a scope of their own.
+        this.#stopping = storage.exit(() => this.#shutdown(timeoutMs, caller));
+        return this.#stopping;
+    }
+    async #shutdown(timeoutMs, caller) {
+        const started = Date.now();
+        const deadline = started + timeoutMs;
+        if (this.#starting)
+            await this.#starting.catch(() => { });
+        const interrupted = await this.#drain(deadline, caller);
+        const errors = this.#shutdownHooks.length > 0 ? await this.#runHooks('shutdown', [...this.#shutdownHooks].reverse()) : [];
+        let killed = 0;
+        await Promise.all([...this.#pools.values()].map(async (pool) => {
+            const grace = Math.max(250, Math.min(pool.options.shutdownTimeoutMs, deadline - Date.now()));
+            const left = await pool.end(grace);
+            killed += left.length;
+            if (left.length > 0)
+                await this.#kill(pool, left);
+        }));
+        this.#state = 'stopped';
+        const report = { clean: interrupted === 0 && errors.length === 0, interrupted, killed, durationMs: Date.now() - started };
+        log(this.#options.logger, report.clean ? 'info' : 'warn', { ...report }, 'shutdown complete');
+        if (errors.length > 0)
+            throw new HookError('shutdown', errors);
+        return report;
+    }
+    /** Waits for open scopes until the deadline; interrupts and kills what is left. Returns how many were interrupted. */
+    async #drain(deadline, caller) {
+        const others = () => this.#active.list(caller);
+        if (others().length > 0) {
+            await new Promise((resolve) => {
+                const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+                const check = () => {
+                    if (others().length === 0) {
+                        clearTimeout(timer);
+                        resolve();
+                    }
+                };
+                this.#drained = check;
+                // A scope closing while we registered must not be missed.
+                check();
+            });
+            this.#drained = undefined;
+        }
+        const late = others();
+        if (late.length === 0)
+            return 0;
+        // Read the ids first: interrupting a scope destroys its connections (our side only).
+        const leased = [...this.#pools.values()].map((pool) => ({ pool, ids: pool.leasedThreadIds() }));
+        const error = interruptedError('it was still running at the shutdown deadline');
+        for (const frame of late)
+            frame.interrupt(error);
+        await Promise.all(leased.map(async ({ pool, ids }) => {
+            if (ids.length === 0)
+                return;
+            await this.#kill(pool, ids);
+            pool.destroyLeased('interrupted');
+        }));
+        log(this.#options.logger, 'warn', { interrupted: late.length }, 'scopes interrupted at the shutdown deadline');
+        return late.length;
+    }
+    async #kill(pool, threadIds) {
+        await killConnections(pool.options.pool, threadIds);
+        log(pool.options.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side');
+    }
+    /**
+     * Abrupt stop: every scope is interrupted and every socket closed now. No hook runs.
+     * Idempotent; also ends a shutdown in progress.
+     */
+    async destroy() {
+        if (this.#state === 'stopped' && !this.#stopping)
+            return;
+        this.#state = 'stopped';
+        const error = new LifespanError('The lifespan was destroyed.', { code: ErrorCodes.STOPPED });
+        for (const frame of this.#active.list())
+            frame.interrupt(error);
+        for (const pool of this.#pools.values())
+            pool.destroyAll('shutdown');
+        this.#drained?.();
+    }
+    /**
+     * Runs a whole program: `startup()`, then `main(signal)`, then `shutdown()`. SIGINT/SIGTERM abort
+     * `signal` and start the shutdown; a second signal destroys. Sets `process.exitCode` (0 when the
+     * program and the shutdown were clean, 1 otherwise) and never calls `process.exit`.
+     *
+     * @throws what `main` or `startup` threw, after shutting down.
+     * @example
+     * ```ts
+     * await lifespan.run(async (signal) => {
+     *   while (!signal.aborted) await lifespan.task(processNextJob)()
+     * })
+     * ```
+     */
+    run(main, options) {
+        return runProgram(this, this.#options.logger, main, options);
+    }
+}
+/**
+ * Creates a {@link Lifespan}. Options are validated here; nothing connects until `startup()` or the first scope.
+ *
+ * @throws {InvalidOptionError} naming the first invalid option.
+ * @example
+ * ```ts
+ * import { createLifespan } from 'mysql-lifespan'
+ * export const lifespan = createLifespan({ databases: { default: 'mysql://app:secret@db:3306/app' } })
+ * ```
+ */
+export function createLifespan(options) {
+    return new Lifespan(options);
+}
+//# sourceMappingURL=lifespan.js.map

@@ -1,0 +1,68 @@
+/**
+ * @module
+ * When re-running work cannot change its outcome. A statement is re-run after a
+ * disconnect only if it is a plain read or the caller marked it idempotent; a write
+ * whose outcome is unknown is never re-run.
+ */
+import pRetry from 'p-retry';
+const LEADING_NOISE = /^(?:\s+|\/\*[\s\S]*?\*\/|(?:--[ \t]|#)[^\n]*(?:\n|$)|\()+/;
+const READ_VERB = /^(?:select|show|describe|desc|explain|with)\b/i;
+// Clauses and functions that lock, write, or depend on the dead session's state:
+// re-running them on a new connection could change the outcome or the answer.
+const NOT_PURE = /\bfor\s+update\b|\bfor\s+share\b|\block\s+in\s+share\s+mode\b|\binto\b|\b(?:insert|update|delete)\b|\b(?:get_lock|release_lock|release_all_locks|is_used_lock|is_free_lock|last_insert_id|found_rows|row_count|connection_id|nextval|setval|lastval|sleep|benchmark|next\s+value\s+for)\b|@|;\s*\S/i;
+/** The SQL text of a mysql2 `query`/`execute` first argument (a string or `{ sql }`). */
+export function sqlText(sql) {
+    if (typeof sql === 'string')
+        return sql;
+    if (typeof sql === 'object' && sql !== null && typeof sql.sql === 'string') {
+        return sql.sql;
+    }
+    return undefined;
+}
+/**
+ * True when `sql` is a plain read that is safe to run again on another connection:
+ * it starts with SELECT/SHOW/DESCRIBE/EXPLAIN/WITH and has no locking clause, no
+ * `INTO`, no write keyword, no session-dependent function, no user variable and no
+ * second statement.
+ *
+ * @example
+ * ```ts
+ * isReadStatement('SELECT * FROM t WHERE id = ?')         // true
+ * isReadStatement('SELECT * FROM t FOR UPDATE')            // false
+ * isReadStatement('WITH x AS (SELECT 1) DELETE FROM t')    // false
+ * ```
+ */
+export function isReadStatement(sql) {
+    const text = sqlText(sql);
+    if (text === undefined)
+        return false;
+    const body = text.replace(LEADING_NOISE, '');
+    if (!READ_VERB.test(body))
+        return false;
+    return !NOT_PURE.test(stripLiterals(body));
+}
+// String literals and quoted identifiers can contain anything ('; DELETE', `into`);
+// blank them before looking for keywords.
+function stripLiterals(sql) {
+    return sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`/g, "''");
+}
+/** Whether a statement may be re-run after a disconnect. */
+export function canRerun(sql, options) {
+    return options?.idempotent ?? isReadStatement(sql);
+}
+/** Runs `fn` again (with backoff) while `shouldRetry` allows and retries remain. */
+export function retrying(fn, policy, shouldRetry, onRetry) {
+    return pRetry(fn, {
+        retries: policy.retries,
+        minTimeout: policy.minTimeoutMs,
+        maxTimeout: policy.maxTimeoutMs,
+        randomize: true,
+        shouldRetry: ({ error }) => {
+            const again = shouldRetry(error);
+            if (again)
+                onRetry();
+            return again;
+        },
+    });
+}
+//# sourceMappingURL=retry.js.map

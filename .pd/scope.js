@@ -1,0 +1,294 @@
+/**
+ * @module
+ * Scopes: one AsyncLocalStorage frame per unit of work. A scope leases at most one
+ * connection per alias, lazily at first use, and gives it back when the scope ends
+ * (or destroys it when it broke). Concurrent statements of one scope share its
+ * connection; mysql2 runs them one after another.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { ErrorCodes, LifespanError } from './errors.js';
+import { log } from './log.js';
+/** @internal */
+export const storage = new AsyncLocalStorage();
+let nextId = 1;
+/** @internal A connection leased to a scope for one alias. */
+export class Lease {
+    pool;
+    frame;
+    conn;
+    /** Set while the connection is being acquired: everyone who asked for it meanwhile. */
+    waiters;
+    /** Set while a transaction owns the connection: other statements of the scope wait for it. */
+    txDone;
+    leakTimer;
+    /** Statements (or transactions) running on the connection right now. */
+    inFlight = 0;
+    /** The scope ended while statements were still running: give the connection back after the last one. */
+    endPending = false;
+    constructor(pool, frame) {
+        this.pool = pool;
+        this.frame = frame;
+    }
+    /**
+     * Calls `done` with the scope's connection for this alias, acquiring and validating it on
+     * first use. Callbacks rather than promises: this runs for every scope.
+     */
+    withConnection(done) {
+        if (this.txDone) {
+            this.txDone.then(() => this.withConnection(done));
+            return;
+        }
+        if (this.frame.interruption)
+            return done(this.frame.interruption);
+        if (this.conn)
+            return done(null, this.conn);
+        if (this.waiters) {
+            this.waiters.push(done);
+            return;
+        }
+        this.waiters = [done];
+        this.pool.acquireWith((err, conn) => {
+            const waiters = this.waiters ?? [];
+            this.waiters = undefined;
+            if (conn && this.frame.interruption) {
+                this.pool.destroy(conn, 'interrupted');
+                err = this.frame.interruption;
+                conn = undefined;
+            }
+            if (conn) {
+                this.conn = conn;
+                this.watchForLeak();
+            }
+            // A failed acquisition is reported to everyone waiting; the next statement starts a new one.
+            for (const waiter of waiters)
+                waiter(err, conn);
+        });
+    }
+    /** {@link Lease.withConnection} as a promise (transactions). */
+    connection() {
+        return new Promise((resolve, reject) => this.withConnection((err, conn) => (conn ? resolve(conn) : reject(err))));
+    }
+    /** Gives up `conn` after it broke; the next statement gets a fresh connection. */
+    discard(conn, reason) {
+        this.pool.destroy(conn, reason);
+        if (this.conn === conn)
+            this.conn = undefined;
+    }
+    /** Makes a transaction the only user of the connection until `release()` is called. */
+    lockForTransaction() {
+        let unlock;
+        this.txDone = new Promise((resolve) => (unlock = resolve));
+        return () => {
+            this.txDone = undefined;
+            unlock();
+        };
+    }
+    /**
+     * Marks work running on the connection; call the returned function when it settles.
+     * A connection is never handed to another scope while a statement of this one is in flight.
+     */
+    hold() {
+        this.inFlight++;
+        let done = false;
+        return () => {
+            if (done)
+                return;
+            done = true;
+            if (--this.inFlight === 0 && this.endPending)
+                this.giveBack();
+        };
+    }
+    /**
+     * Ends the lease: the connection goes back to the pool (or is destroyed when `reason` is given).
+     * Synchronous unless an acquisition is still under way, then a promise of its end.
+     */
+    end(reason) {
+        if (this.leakTimer)
+            clearTimeout(this.leakTimer);
+        // End once the acquisition under way is over (its failure was reported to its waiters).
+        const waiters = this.waiters;
+        if (waiters)
+            return new Promise((resolve) => waiters.push(() => resolve(this.end(reason))));
+        if (reason) {
+            const conn = this.conn;
+            this.conn = undefined;
+            if (conn)
+                this.pool.destroy(conn, reason);
+            return undefined;
+        }
+        // Work the scope did not await (fire and forget) still owns the connection.
+        if (this.inFlight > 0)
+            this.endPending = true;
+        else
+            this.giveBack();
+        return undefined;
+    }
+    giveBack() {
+        this.endPending = false;
+        const conn = this.conn;
+        this.conn = undefined;
+        if (conn)
+            this.pool.release(conn);
+    }
+    watchForLeak() {
+        const { leakWarningMs, logger } = this.pool.options;
+        if (leakWarningMs <= 0)
+            return;
+        this.leakTimer = setTimeout(() => {
+            log(logger, 'warn', { alias: this.pool.alias, scopeId: this.frame.id, kind: this.frame.kind, heldMs: Date.now() - this.frame.startedAt, stack: this.frame.stack }, `A scope has held a connection of "${this.pool.alias}" for more than ${leakWarningMs} ms (possible leak)`);
+        }, leakWarningMs);
+        this.leakTimer.unref();
+    }
+}
+/** @internal One scope. */
+export class Frame {
+    id = nextId++;
+    kind;
+    startedAt = Date.now();
+    context;
+    /** Where the scope was opened; captured only when leak detection is on. */
+    stack;
+    /** Position in {@link ActiveScopes} while open; -1 otherwise. */
+    slot = -1;
+    /** The lease of the first alias used: most scopes use one alias, and need no Map. */
+    firstLease;
+    /** Leases of further aliases. */
+    leases;
+    settle;
+    interruption;
+    /** The scope has ended; statements still made from its async context get a scope of their own. */
+    closed = false;
+    constructor(kind, captureStack) {
+        this.kind = kind;
+        this.context = { frame: this, txs: undefined };
+        this.stack = captureStack ? new Error('scope opened here').stack : undefined;
+    }
+    /**
+     * Runs `fn` in this scope. When `fn` settles (or the scope is interrupted) the leases end,
+     * `onClosed` is told, and only then does the returned promise settle.
+     */
+    run(fn, onClosed) {
+        return new Promise((resolve, reject) => {
+            let done = false;
+            const settle = (ok, value) => {
+                if (done)
+                    return;
+                done = true;
+                const finish = () => {
+                    onClosed(this);
+                    if (ok)
+                        resolve(value);
+                    else
+                        reject(value);
+                };
+                const closing = this.close();
+                if (closing)
+                    closing.then(finish, finish);
+                else
+                    finish();
+            };
+            this.settle = settle;
+            storage.run(this.context, () => {
+                // Settle only when fn settles, never by adopting fn's promise: interrupt() must still win.
+                try {
+                    const result = fn();
+                    if (isThenable(result))
+                        result.then((value) => settle(true, value), (err) => settle(false, err));
+                    else
+                        settle(true, result);
+                }
+                catch (err) {
+                    settle(false, err);
+                }
+            });
+        });
+    }
+    /** The lease of `pool`'s alias in this scope, created on first use. */
+    lease(pool) {
+        const first = this.firstLease;
+        if (first?.pool === pool)
+            return first;
+        if (!first)
+            return (this.firstLease = new Lease(pool, this));
+        const leases = (this.leases ??= new Map());
+        let lease = leases.get(pool.alias);
+        if (!lease) {
+            lease = new Lease(pool, this);
+            leases.set(pool.alias, lease);
+        }
+        return lease;
+    }
+    /** Stops the scope: its promise rejects with `error` (its connections destroyed); later statements in it reject too. */
+    interrupt(error) {
+        if (this.interruption)
+            return;
+        this.interruption = error;
+        this.settle?.(false, error);
+    }
+    /** Gives every leased connection back (or destroys them when the scope was interrupted). */
+    close() {
+        this.closed = true;
+        const first = this.firstLease;
+        if (!first)
+            return undefined;
+        const leases = this.leases;
+        this.firstLease = undefined;
+        this.leases = undefined;
+        const reason = this.interruption ? 'interrupted' : undefined;
+        const wait = first.end(reason);
+        if (!leases)
+            return wait;
+        const waits = wait ? [wait] : [];
+        for (const lease of leases.values()) {
+            const w = lease.end(reason);
+            if (w)
+                waits.push(w);
+        }
+        return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
+    }
+}
+/**
+ * @internal The scopes open right now. An array with swap-remove, not a Set: a Set that gains and
+ * loses a member on every scope rehashes often, and V8 links each discarded table to its successor
+ * (for live iterators). Once one discarded table reached the old generation, that chain kept every
+ * later scope alive through each young-generation GC: about 500 bytes promoted per scope and
+ * scavenges ten times longer (benchmarks/RESULTS.md, hot path).
+ */
+export class ActiveScopes {
+    #frames = [];
+    /** How many scopes are open. */
+    get size() {
+        return this.#frames.length;
+    }
+    add(frame) {
+        if (frame.slot >= 0)
+            return;
+        frame.slot = this.#frames.length;
+        this.#frames.push(frame);
+    }
+    /** Removes `frame`; false when it was not open. */
+    delete(frame) {
+        const slot = frame.slot;
+        if (slot < 0 || this.#frames[slot] !== frame)
+            return false;
+        const last = this.#frames.pop();
+        if (last !== frame) {
+            this.#frames[slot] = last;
+            last.slot = slot;
+        }
+        frame.slot = -1;
+        return true;
+    }
+    /** A copy of the open scopes (safe to iterate while they close), without `except`. */
+    list(except) {
+        return this.#frames.filter((f) => f !== except);
+    }
+}
+function isThenable(value) {
+    return typeof value?.then === 'function';
+}
+/** @internal The error a scope gets when it is stopped at a shutdown deadline or by `destroy()`. */
+export function interruptedError(why) {
+    return new LifespanError(`The scope was interrupted: ${why}.`, { code: ErrorCodes.SCOPE_INTERRUPTED });
+}
+//# sourceMappingURL=scope.js.map
