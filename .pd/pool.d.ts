@@ -56,6 +56,8 @@ export declare class AliasPool {
      */
     private readonly home;
     private waiting;
+    /** Deadlines of checkouts waiting in mysql2's queue, under one timer. */
+    private readonly deadlines;
     private readonly counters;
     constructor(options: ResolvedAliasOptions, classify: (error: unknown) => ErrorClass);
     private get logger();

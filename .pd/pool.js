@@ -9,6 +9,7 @@ import mysql from 'mysql2';
 import pRetry from 'p-retry';
 import {} from './classify.js';
 import { AcquireTimeoutError, ErrorCodes, LifespanError, describe, invalidArgument, withCode } from './errors.js';
+import { Deadlines } from './deadlines.js';
 import { log } from './log.js';
 /** One attempt ran out of the acquisition's time. An Error, because p-retry rejects anything else. */
 class AttemptTimeout extends Error {
@@ -49,6 +50,8 @@ export class AliasPool {
      */
     home = new AsyncResource('mysql-lifespan:pool');
     waiting = 0;
+    /** Deadlines of checkouts waiting in mysql2's queue, under one timer. */
+    deadlines = new Deadlines();
     counters = {
         created: 0,
         destroyed: { maxAge: 0, idle: 0, ping: 0, broken: 0, timeout: 0, interrupted: 0, shutdown: 0 },
@@ -170,10 +173,9 @@ export class AliasPool {
     }
     /** Checks out connections until one passes validation; fails on a checkout error or at the deadline. */
     attempt(deadline, done) {
-        const remaining = deadline - Date.now();
-        if (remaining <= 0 || this.closed)
+        if (deadline <= Date.now() || this.closed)
             return done(new AttemptTimeout('acquisition deadline passed'));
-        this.checkout(remaining, (err, conn) => {
+        this.checkout(deadline, (err, conn) => {
             if (!conn)
                 return done(err);
             const valid = this.validate(conn, deadline);
@@ -184,33 +186,29 @@ export class AliasPool {
             valid.then((ok) => (ok ? done(null, conn) : this.attempt(deadline, done)), (e) => done(e));
         });
     }
-    checkout(timeoutMs, done) {
-        // With a free connection mysql2 answers on the next tick: no wait to bound, no timer to pay for.
-        const free = this.pool._freeConnections?.length;
-        let settled = false;
-        const timer = free || process.env.NOTIMER
-            ? undefined
-            : setTimeout(() => {
-                settled = true;
-                done(new AttemptTimeout('no connection within the acquisition deadline'));
-            }, timeoutMs);
+    checkout(deadline, done) {
+        const mysqlPool = this.pool;
+        // With a free connection mysql2 answers on the next tick: no wait to bound.
+        if (mysqlPool._freeConnections.length > 0)
+            return this.pool.getConnection((err, conn) => done(err, err ? undefined : conn));
+        const wait = this.deadlines.start(deadline, () => done(new AttemptTimeout('no connection within the acquisition deadline')));
         const onConnection = (err, conn) => {
-            if (settled) {
+            if (!this.deadlines.end(wait)) {
                 // Arrived after we gave up: hand it back so the slot is not lost.
                 if (conn)
                     conn.release();
                 return;
             }
-            settled = true;
-            if (timer)
-                clearTimeout(timer);
             done(err, err ? undefined : conn);
         };
-        // No free connection: mysql2 may open a socket right here, so do it from the pool's own context.
-        if (free || process.env.NOHOME)
-            this.pool.getConnection(onConnection);
-        else
+        const { connectionLimit } = mysqlPool.config;
+        // mysql2 opens a socket right here when it may: do that from the pool's own context.
+        if (connectionLimit === 0 || mysqlPool._allConnections.length < connectionLimit) {
             this.home.runInAsyncScope(() => this.pool.getConnection(onConnection));
+        }
+        else {
+            this.pool.getConnection(onConnection);
+        }
     }
     /**
      * Validation on entry: `true`, `false` (the connection was destroyed), or a promise of either

@@ -95,10 +95,13 @@ export class Database implements Queryable {
   #once(lease: Lease, method: Method, sql: unknown, values: unknown, options: StatementOptions | undefined, first: boolean): Promise<[unknown, unknown]> {
     return new Promise((resolve, reject) => {
       const send = (conn: PoolConnection): void => {
-        const done = lease.hold()
-        this.#pool.send(conn, method, sql, values, (err, result) => {
-          done()
-          if (!err) return resolve(result as [unknown, unknown])
+        let settled = false
+        lease.hold()
+        this.#pool.send(conn, method, sql, values, (err, rows, fields) => {
+          if (settled) return
+          settled = true
+          lease.unhold()
+          if (!err) return resolve([rows, fields])
           const cls = this.#host.classify(err)
           if (isConnectionBroken(cls)) {
             lease.discard(conn, 'broken')

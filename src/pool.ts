@@ -56,6 +56,9 @@ interface Meta {
   leased: boolean
 }
 
+/** @internal mysql2's statement callback. */
+export type StatementCallback = (err: unknown, rows?: unknown, fields?: unknown) => void
+
 /** One attempt ran out of the acquisition's time. An Error, because p-retry rejects anything else. */
 class AttemptTimeout extends Error {}
 const timedOut = (err: unknown): boolean => err instanceof AttemptTimeout
@@ -244,7 +247,7 @@ export class AliasPool {
   private checkout(deadline: number, done: (err: unknown, conn?: PoolConnection) => void): void {
     const mysqlPool = this.pool as unknown as MysqlPoolInternals
     // With a free connection mysql2 answers on the next tick: no wait to bound.
-    if (mysqlPool._freeConnections.length > 0) return this.pool.getConnection((err, conn) => done(err, err ? undefined : conn))
+    if (mysqlPool._freeConnections.length > 0) return this.pool.getConnection(done)
     const wait = this.deadlines.start(deadline, () => done(new AttemptTimeout('no connection within the acquisition deadline')))
     const onConnection = (err: NodeJS.ErrnoException | null, conn: PoolConnection): void => {
       if (!this.deadlines.end(wait)) {
@@ -341,47 +344,38 @@ export class AliasPool {
   }
 
   /**
-   * Runs one statement on `conn` and calls `done` once. With a timeout, an expired statement
-   * destroys the connection (mysql2's own `timeout` leaves it wedged) and fails with
-   * `ERR_LIFESPAN_QUERY_TIMEOUT`.
+   * Runs one statement on `conn` and calls `done` with mysql2's `(err, rows, fields)`. With a
+   * timeout, an expired statement destroys the connection (mysql2's own `timeout` leaves it
+   * wedged) and fails with `ERR_LIFESPAN_QUERY_TIMEOUT`; a later reply is then ignored.
    */
-  send(
-    conn: PoolConnection,
-    method: 'query' | 'execute',
-    sql: unknown,
-    values: unknown,
-    done: (err: unknown, result?: [unknown, unknown]) => void,
-    timeoutMs = this.options.queryTimeoutMs,
-  ): void {
-    let timer: NodeJS.Timeout | undefined
-    let settled = false
-    const finish = (err: unknown, rows?: unknown, fields?: unknown): void => {
-      if (settled) return
-      settled = true
-      if (timer) clearTimeout(timer)
-      if (err) done(err)
-      else done(null, [rows, fields])
-    }
+  send(conn: PoolConnection, method: 'query' | 'execute', sql: unknown, values: unknown, done: StatementCallback, timeoutMs = this.options.queryTimeoutMs): void {
+    let callback = done
     if (timeoutMs > 0) {
-      timer = setTimeout(() => {
+      let settled = false
+      const timer = setTimeout(() => {
+        settled = true
         this.destroy(conn, 'timeout')
-        finish(new LifespanError(`Statement exceeded queryTimeoutMs (${timeoutMs} ms); its connection was destroyed.`, {
-          code: ErrorCodes.QUERY_TIMEOUT,
-        }))
+        done(new LifespanError(`Statement exceeded queryTimeoutMs (${timeoutMs} ms); its connection was destroyed.`, { code: ErrorCodes.QUERY_TIMEOUT }))
       }, timeoutMs)
+      callback = (err, rows, fields) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        done(err, rows, fields)
+      }
     }
     try {
-      const run = conn[method] as (sql: unknown, values: unknown, cb: (e: unknown, r?: unknown, f?: unknown) => void) => void
-      run.call(conn, sql, values, finish)
+      const run = conn[method] as (sql: unknown, values: unknown, cb: StatementCallback) => void
+      run.call(conn, sql, values, callback)
     } catch (err) {
       // mysql2 throws synchronously for bad arguments (no SQL, undefined bind values).
-      finish(invalidArgument(`Invalid statement arguments: ${(err as Error)?.message ?? String(err)}`, err))
+      callback(invalidArgument(`Invalid statement arguments: ${(err as Error)?.message ?? String(err)}`, err))
     }
   }
 
-  /** {@link AliasPool.send} as a promise. */
+  /** {@link AliasPool.send} as a promise of `[rows, fields]`. */
   exec(conn: PoolConnection, method: 'query' | 'execute', sql: unknown, values: unknown, timeoutMs = this.options.queryTimeoutMs): Promise<[unknown, unknown]> {
-    return new Promise((resolve, reject) => this.send(conn, method, sql, values, (err, result) => (err ? reject(err) : resolve(result as [unknown, unknown])), timeoutMs))
+    return new Promise((resolve, reject) => this.send(conn, method, sql, values, (err, rows, fields) => (err ? reject(err) : resolve([rows, fields])), timeoutMs))
   }
 
   private markLeased(conn: PoolConnection): void {
@@ -391,13 +385,13 @@ export class AliasPool {
     this.leasedCount++
   }
 
-  /** Clears the leased flag; false when `conn` was not leased. */
-  private unlease(conn: PoolConnection): boolean {
+  /** Clears the leased flag; the connection's metadata, or undefined when it was not leased. */
+  private unlease(conn: PoolConnection): Meta | undefined {
     const m = this.meta.get(conn)
-    if (!m?.leased) return false
+    if (!m?.leased) return undefined
     m.leased = false
     this.leasedCount--
-    return true
+    return m
   }
 
   private leasedConnections(): PoolConnection[] {
@@ -406,8 +400,8 @@ export class AliasPool {
 
   /** Returns a healthy connection to the pool. */
   release(conn: PoolConnection): void {
-    if (!this.unlease(conn)) return
-    const m = this.meta.get(conn) as Meta
+    const m = this.unlease(conn)
+    if (!m) return
     m.lastUsedAt = Date.now()
     if (this.closed || !this.open.has(conn)) return
     conn.release()

@@ -36,13 +36,17 @@ export const storage = new AsyncLocalStorage<Context>()
 
 let nextId = 1
 
+type ConnectionCallback = (err: unknown, conn?: PoolConnection) => void
+
 /** @internal A connection leased to a scope for one alias. */
 export class Lease {
   readonly pool: AliasPool
   private readonly frame: Frame
   private conn: PoolConnection | undefined
-  /** Set while the connection is being acquired: everyone who asked for it meanwhile. */
-  private waiters: Array<(err: unknown, conn?: PoolConnection) => void> | undefined
+  /** Set while the connection is being acquired: the first statement that asked for it. */
+  private waiter: ConnectionCallback | undefined
+  /** Statements after the first that asked for it meanwhile (concurrent statements of one scope). */
+  private moreWaiters: ConnectionCallback[] | undefined
   /** Set while a transaction owns the connection: other statements of the scope wait for it. */
   private txDone: Promise<void> | undefined
   private leakTimer: NodeJS.Timeout | undefined
@@ -60,21 +64,23 @@ export class Lease {
    * Calls `done` with the scope's connection for this alias, acquiring and validating it on
    * first use. Callbacks rather than promises: this runs for every scope.
    */
-  withConnection(done: (err: unknown, conn?: PoolConnection) => void): void {
+  withConnection(done: ConnectionCallback): void {
     if (this.txDone) {
       this.txDone.then(() => this.withConnection(done))
       return
     }
     if (this.frame.interruption) return done(this.frame.interruption)
     if (this.conn) return done(null, this.conn)
-    if (this.waiters) {
-      this.waiters.push(done)
+    if (this.waiter) {
+      ;(this.moreWaiters ??= []).push(done)
       return
     }
-    this.waiters = [done]
+    this.waiter = done
     this.pool.acquireWith((err, conn) => {
-      const waiters = this.waiters ?? []
-      this.waiters = undefined
+      const first = this.waiter as ConnectionCallback
+      const more = this.moreWaiters
+      this.waiter = undefined
+      this.moreWaiters = undefined
       if (conn && this.frame.interruption) {
         this.pool.destroy(conn, 'interrupted')
         err = this.frame.interruption
@@ -85,7 +91,8 @@ export class Lease {
         this.watchForLeak()
       }
       // A failed acquisition is reported to everyone waiting; the next statement starts a new one.
-      for (const waiter of waiters) waiter(err, conn)
+      first(err, conn)
+      if (more) for (const waiter of more) waiter(err, conn)
     })
   }
 
@@ -111,17 +118,16 @@ export class Lease {
   }
 
   /**
-   * Marks work running on the connection; call the returned function when it settles.
+   * Marks work running on the connection; call {@link Lease.unhold} once when it settles.
    * A connection is never handed to another scope while a statement of this one is in flight.
    */
-  hold(): () => void {
+  hold(): void {
     this.inFlight++
-    let done = false
-    return () => {
-      if (done) return
-      done = true
-      if (--this.inFlight === 0 && this.endPending) this.giveBack()
-    }
+  }
+
+  /** The work marked by {@link Lease.hold} settled. */
+  unhold(): void {
+    if (--this.inFlight === 0 && this.endPending) this.giveBack()
   }
 
   /**
@@ -131,8 +137,7 @@ export class Lease {
   end(reason?: DestroyReason): Promise<void> | undefined {
     if (this.leakTimer) clearTimeout(this.leakTimer)
     // End once the acquisition under way is over (its failure was reported to its waiters).
-    const waiters = this.waiters
-    if (waiters) return new Promise((resolve) => waiters.push(() => resolve(this.end(reason))))
+    if (this.waiter) return new Promise((resolve) => (this.moreWaiters ??= []).push(() => resolve(this.end(reason))))
     if (reason) {
       const conn = this.conn
       this.conn = undefined

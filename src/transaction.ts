@@ -138,7 +138,7 @@ async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Prom
   const { pool, lease, context, classify } = env
   const conn = await lease.connection()
   const unlock = lease.lockForTransaction()
-  const done = lease.hold()
+  lease.hold()
   const tx = new Transaction(pool, conn, classify)
   let commitSent = false
   try {
@@ -165,7 +165,7 @@ async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Prom
   } finally {
     tx.close()
     unlock()
-    done()
+    lease.unhold()
   }
 }
 

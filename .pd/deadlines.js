@@ -1,0 +1,76 @@
+/**
+ * @module
+ * Deadlines of checkouts waiting in mysql2's queue, under one timer. mysql2 serves its queue
+ * in order, so waits mostly end oldest first: one timer set for the earliest deadline replaces
+ * a `setTimeout` and a `clearTimeout` for every scope that had to wait for a connection.
+ */
+/** @internal The waits of one pool and the timer of the earliest deadline among them. */
+export class Deadlines {
+    /** Oldest first; ended waits leave from the front. */
+    #waits = [];
+    #timer;
+    #timerAt = Number.POSITIVE_INFINITY;
+    /** How many waits have neither ended nor expired. */
+    get pending() {
+        let n = 0;
+        for (const wait of this.#waits)
+            if (!wait.ended)
+                n++;
+        return n;
+    }
+    /** Starts a wait; `expire` is called once, unless {@link Deadlines.end} comes first. */
+    start(deadline, expire) {
+        const wait = { deadline, ended: false, expire };
+        this.#waits.push(wait);
+        if (deadline < this.#timerAt)
+            this.#arm(deadline);
+        return wait;
+    }
+    /** Ends a wait; false when it had already expired. */
+    end(wait) {
+        if (wait.ended)
+            return false;
+        wait.ended = true;
+        this.#trim();
+        return true;
+    }
+    #trim() {
+        const waits = this.#waits;
+        while (waits.length > 0 && waits[0].ended)
+            waits.shift();
+        // Nothing left to time out: no timer keeps the process alive.
+        if (waits.length === 0 && this.#timer) {
+            clearTimeout(this.#timer);
+            this.#timer = undefined;
+            this.#timerAt = Number.POSITIVE_INFINITY;
+        }
+    }
+    #arm(at) {
+        if (this.#timer)
+            clearTimeout(this.#timer);
+        this.#timerAt = at;
+        this.#timer = setTimeout(this.#sweep, Math.max(0, at - Date.now()));
+    }
+    #sweep = () => {
+        this.#timer = undefined;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        const now = Date.now();
+        let next = Number.POSITIVE_INFINITY;
+        // A copy: an expiry may start another wait.
+        for (const wait of [...this.#waits]) {
+            if (wait.ended)
+                continue;
+            if (wait.deadline <= now) {
+                wait.ended = true;
+                wait.expire();
+            }
+            else if (wait.deadline < next) {
+                next = wait.deadline;
+            }
+        }
+        this.#trim();
+        if (next < this.#timerAt)
+            this.#arm(next);
+    };
+}
+//# sourceMappingURL=deadlines.js.map
