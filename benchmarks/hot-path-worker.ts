@@ -5,8 +5,8 @@
  * One-shot mode (profile.ts, or by hand): warm-up then one window per concurrency, e.g.
  *   node .build/bench/benchmarks/hot-path-worker.js '{"variant":"lifespan-scope","url":"mysql://root@127.0.0.1/test","concurrencies":[16],"warmupMs":500,"durationMs":2000}'
  */
-import { createHook } from 'node:async_hooks'
-import { performance } from 'node:perf_hooks'
+import { AsyncLocalStorage, createHook } from 'node:async_hooks'
+import { PerformanceObserver, performance } from 'node:perf_hooks'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import mysql from 'mysql2'
@@ -77,6 +77,29 @@ async function setup(config: HotPathConfig): Promise<{ op: Op; close: () => Prom
       }
       return { op, close: () => pool.end() }
     }
+    case 'als-floor': {
+      // The least any library with a scope per unit of work on AsyncLocalStorage and a promise API
+      // does: a store per scope, the scope's promise, the statement's promise. No validation, no
+      // bookkeeping, no deadline: a lower bound on the cost of the design, not a usable library.
+      const pool = mysql.createPool(poolOptions)
+      const als = new AsyncLocalStorage<{ id: number }>()
+      let id = 0
+      const query = (text: string): Promise<unknown> =>
+        new Promise((resolve, reject) => {
+          if (!als.getStore()) return reject(new Error('no scope'))
+          pool.getConnection((err, conn) => {
+            if (err) return reject(err)
+            conn.query(text, (qerr, rows, fields) => {
+              conn.release()
+              if (qerr) reject(qerr)
+              else resolve([rows, fields])
+            })
+          })
+        })
+      const scope = <T>(fn: () => Promise<T>): Promise<T> =>
+        new Promise<T>((resolve, reject) => als.run({ id: ++id }, () => fn().then(resolve, reject)))
+      return { op: () => scope(() => query(sql)), close: () => new Promise((r) => pool.end(r)) }
+    }
     case 'lifespan-scope':
     case 'lifespan-implicit': {
       const { createLifespan } = await loadLibrary(config.lib)
@@ -112,14 +135,25 @@ async function phase(op: Op, concurrency: number, ms: number, latencies?: Latenc
   return { ops, errors }
 }
 
+/** Time spent in V8's garbage collector (main-thread pauses), in ms, since the worker started. */
+let gcMs = 0
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration
+}).observe({ entryTypes: ['gc'] })
+/** GC entries are delivered on a later turn of the event loop: let them arrive. */
+const gcSettled = (): Promise<number> => new Promise((resolve) => setTimeout(() => resolve(gcMs), 20))
+
 async function measure(op: Op, concurrency: number, durationMs: number): Promise<Omit<HotPathLine, 'event' | 'variant'>> {
   const latencies = new Latencies()
+  const gc0 = await gcSettled()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const { ops, errors } = await phase(op, concurrency, durationMs, latencies)
   const elapsed = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
+  const gc = (await gcSettled()) - gc0
   return {
+    gcUsPerOp: (gc * 1000) / Math.max(1, ops),
     concurrency,
     ops,
     opsPerSec: (ops / elapsed) * 1000,

@@ -170,7 +170,7 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   }
 
   // CPU of the client-side path alone: the same operations with mysql2's query answered in-process.
-  const fakeVariants = trials.filter((t) => ['checkout-cb', 'checkout-promise', 'lifespan-scope', 'lifespan-implicit'].includes(t.variant))
+  const fakeVariants = trials.filter((t) => ['checkout-cb', 'checkout-promise', 'als-floor', 'lifespan-scope', 'lifespan-implicit'].includes(t.variant))
   const fake = new Map<string, HotPathLine[]>()
   for (let round = 0; round < 3; round++) {
     for (const trial of round % 2 === 0 ? fakeVariants : [...fakeVariants].reverse()) {
@@ -192,7 +192,13 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   const fakeRows = fakeVariants.map((t) => {
     const lines = fake.get(t.label) ?? []
     const wall = median(lines.map((l) => 1_000_000 / l.opsPerSec))
-    return [title(t.label), wall.toFixed(2), median(lines.map((l) => l.cpuUsPerOp)).toFixed(2), (wall - fakeBase).toFixed(2)]
+    return [
+      title(t.label),
+      wall.toFixed(2),
+      median(lines.map((l) => l.cpuUsPerOp)).toFixed(2),
+      median(lines.map((l) => l.gcUsPerOp)).toFixed(2),
+      (wall - fakeBase).toFixed(2),
+    ]
   })
 
   const ops = (v: string, c: number): number[] => (samples.get(key(v, c)) ?? []).map((l) => l.opsPerSec)
@@ -218,6 +224,7 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
         fmtMs(median(lines.map((l) => l.p50Ms))),
         fmtMs(median(lines.map((l) => l.p99Ms))),
         median(lines.map((l) => l.cpuUsPerOp)).toFixed(1),
+        median(lines.map((l) => l.gcUsPerOp)).toFixed(2),
         String(lines.reduce((n, l) => n + l.errors, 0)),
       ])
     }
@@ -237,6 +244,8 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
       fmtRatio(implicit),
       `${median(paired(`lifespan-scope${suffix}`, 'checkout-cb', c)).toFixed(3)}x`,
       fmtRatio(med(`lifespan-scope${suffix}`, c) / med('checkout-promise', c)),
+      fmtRatio(med('als-floor', c) / med('checkout-cb', c)),
+      fmtRatio(med(`lifespan-scope${suffix}`, c) / med('als-floor', c)),
       fmtRatio(med('checkout-ping-cb', c) / med('checkout-cb', c)),
       met ? 'met' : '**not met**',
     ])
@@ -249,14 +258,17 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   }
   const markdown = [
     table(
-      ['concurrency', 'variant', 'ops/s (median)', 'vs checkout+query cb', 'paired by round: median (min–max)', 'vs checkout+query promise', 'p50 ms', 'p99 ms', 'CPU µs/op', 'errors'],
+      ['concurrency', 'variant', 'ops/s (median)', 'vs checkout+query cb', 'paired by round: median (min–max)', 'vs checkout+query promise', 'p50 ms', 'p99 ms', 'CPU µs/op', 'GC µs/op', 'errors'],
       rows,
       2,
     ),
     '',
     'Targets (mysql-lifespan against plain mysql2 `getConnection` + query + release, callback API; ratio of medians, and the median of per-round paired ratios):',
     '',
-    table(['concurrency', 'target', 'scope()', 'implicit scope', 'scope() paired', 'scope() vs promise checkout', 'naive ping-on-checkout', 'verdict'], targetRows),
+    table(
+      ['concurrency', 'target', 'scope()', 'implicit scope', 'scope() paired', 'scope() vs promise checkout', 'AsyncLocalStorage floor', 'scope() vs floor', 'naive ping-on-checkout', 'verdict'],
+      targetRows,
+    ),
     '',
     'Async resources created per operation at concurrency 16 (async_hooks `init` events over 2,000 operations; deterministic, unlike the timings). ' +
       'Each operation of the driver loop itself accounts for one promise (its `await`); a promise costs an allocation, a microtask and, ' +
@@ -268,12 +280,13 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
       '(on `setImmediate`) after a real warm-up, so no socket, no server. Median of 3 alternating runs of 1.5 s; ' +
       '"CPU" includes V8\'s parallel GC threads:',
     '',
-    table(['variant', 'wall µs/op', 'CPU µs/op', 'added wall µs/op vs checkout cb'], fakeRows),
+    table(['variant', 'wall µs/op', 'CPU µs/op', 'GC µs/op', 'added wall µs/op vs checkout cb'], fakeRows),
     '',
     `${options.rounds} rounds × ${concurrencies.length} concurrencies × ${trials.length} variants, one ${options.windowMs} ms window each, ` +
       `interleaved (order reversed every other round), each variant in its own warm process (${options.warmupMs} ms warm-up per concurrency). ` +
       'Baselines are wrapped in one promise per operation, the same driver loop as mysql-lifespan (`await op()` in each of `concurrency` loops). ' +
-      '"CPU µs/op" is the process\'s user + system time per operation (kernel time for the socket writes included). ' +
+      '"CPU µs/op" is the process\'s user + system time per operation (kernel time for the socket writes included); ' +
+      '"GC µs/op" is the garbage collector\'s main-thread pause time per operation (PerformanceObserver `gc` entries). ' +
       `Machine CPU busy (all cores, 0.3 s sample) at the start of each round: ${busy.join(', ')}.`,
   ].join('\n')
   return { markdown, ratios, targetsMet }

@@ -7,6 +7,7 @@ export const VARIANTS = [
   'checkout-ping-cb',
   'pool-query-promise',
   'checkout-promise',
+  'als-floor',
   'lifespan-scope',
   'lifespan-implicit',
 ] as const
@@ -18,6 +19,7 @@ export const VARIANT_TITLES: Record<Variant, string> = {
   'checkout-ping-cb': 'naive safe: `getConnection` + ping + query + release (callback)',
   'pool-query-promise': 'mysql2/promise `pool.query`',
   'checkout-promise': 'mysql2/promise `getConnection` + query + release',
+  'als-floor': 'floor of an AsyncLocalStorage scope: `als.run` + scope promise + query promise around callback checkout + query + release',
   'lifespan-scope': 'mysql-lifespan `scope(() => db().query())`',
   'lifespan-implicit': 'mysql-lifespan `db().query()` (implicit scope)',
 }
@@ -65,5 +67,7 @@ export interface HotPathLine {
   p99Ms: number
   /** CPU time of this process (user + system) per operation, in µs. */
   cpuUsPerOp: number
+  /** Garbage-collection pauses of this process per operation, in µs (PerformanceObserver `gc` entries). */
+  gcUsPerOp: number
   errors: number
 }
