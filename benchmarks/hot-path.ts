@@ -270,6 +270,10 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
       targetRows,
     ),
     '',
+    '"AsyncLocalStorage floor": the `als-floor` variant against the same baseline, the least any scope-per-unit-of-work design ' +
+      'with a promise API does (no validation, no bookkeeping). What was done about a missed target, and what the rest pays for: ' +
+      '[README.md, "The hot-path targets"](README.md#the-hot-path-targets-what-was-done-and-what-the-rest-costs).',
+    '',
     'Async resources created per operation at concurrency 16 (async_hooks `init` events over 2,000 operations; deterministic, unlike the timings). ' +
       'Each operation of the driver loop itself accounts for one promise (its `await`); a promise costs an allocation, a microtask and, ' +
       'once AsyncLocalStorage is in use (Node 20), a promise-hook call:',
