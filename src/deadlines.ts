@@ -5,19 +5,25 @@
  * a `setTimeout` and a `clearTimeout` for every scope that had to wait for a connection.
  */
 
-/** @internal One checkout waiting for a connection. */
-export interface Wait {
+/** @internal One checkout waiting for a connection, and what to tell if it expires. */
+export interface Wait<T> {
   readonly deadline: number
   ended: boolean
-  readonly expire: () => void
+  readonly payload: T
 }
 
 /** @internal The waits of one pool and the timer of the earliest deadline among them. */
-export class Deadlines {
+export class Deadlines<T> {
   /** Oldest first; ended waits leave from the front. */
-  readonly #waits: Wait[] = []
+  readonly #waits: Array<Wait<T>> = []
+  readonly #onExpire: (payload: T) => void
   #timer: NodeJS.Timeout | undefined
   #timerAt = Number.POSITIVE_INFINITY
+
+  /** `onExpire` is called with a wait's payload when its deadline passes before it ended. */
+  constructor(onExpire: (payload: T) => void) {
+    this.#onExpire = onExpire
+  }
 
   /** How many waits have neither ended nor expired. */
   get pending(): number {
@@ -26,16 +32,16 @@ export class Deadlines {
     return n
   }
 
-  /** Starts a wait; `expire` is called once, unless {@link Deadlines.end} comes first. */
-  start(deadline: number, expire: () => void): Wait {
-    const wait: Wait = { deadline, ended: false, expire }
+  /** Starts a wait; it expires once at `deadline`, unless {@link Deadlines.end} comes first. */
+  start(deadline: number, payload: T): Wait<T> {
+    const wait: Wait<T> = { deadline, ended: false, payload }
     this.#waits.push(wait)
     if (deadline < this.#timerAt) this.#arm(deadline)
     return wait
   }
 
   /** Ends a wait; false when it had already expired. */
-  end(wait: Wait): boolean {
+  end(wait: Wait<T>): boolean {
     if (wait.ended) return false
     wait.ended = true
     this.#trim()
@@ -44,7 +50,7 @@ export class Deadlines {
 
   #trim(): void {
     const waits = this.#waits
-    while (waits.length > 0 && (waits[0] as Wait).ended) waits.shift()
+    while (waits.length > 0 && (waits[0] as Wait<T>).ended) waits.shift()
     // Nothing left to time out: no timer keeps the process alive.
     if (waits.length === 0 && this.#timer) {
       clearTimeout(this.#timer)
@@ -69,7 +75,7 @@ export class Deadlines {
       if (wait.ended) continue
       if (wait.deadline <= now) {
         wait.ended = true
-        wait.expire()
+        this.#onExpire(wait.payload)
       } else if (wait.deadline < next) {
         next = wait.deadline
       }

@@ -56,6 +56,8 @@ interface Meta {
   leased: boolean
 }
 
+type ConnectionCallback = (err: unknown, conn?: PoolConnection) => void
+
 /** @internal mysql2's statement callback. */
 export type StatementCallback = (err: unknown, rows?: unknown, fields?: unknown) => void
 
@@ -107,7 +109,7 @@ export class AliasPool {
   private readonly home = new AsyncResource('mysql-lifespan:pool')
   private waiting = 0
   /** Deadlines of checkouts waiting in mysql2's queue, under one timer. */
-  private readonly deadlines = new Deadlines()
+  private readonly deadlines = new Deadlines<ConnectionCallback>((done) => done(new AttemptTimeout('no connection within the acquisition deadline')))
   private readonly counters = {
     created: 0,
     destroyed: { maxAge: 0, idle: 0, ping: 0, broken: 0, timeout: 0, interrupted: 0, shutdown: 0 } as Record<DestroyReason, number>,
@@ -248,7 +250,7 @@ export class AliasPool {
     const mysqlPool = this.pool as unknown as MysqlPoolInternals
     // With a free connection mysql2 answers on the next tick: no wait to bound.
     if (mysqlPool._freeConnections.length > 0) return this.pool.getConnection(done)
-    const wait = this.deadlines.start(deadline, () => done(new AttemptTimeout('no connection within the acquisition deadline')))
+    const wait = this.deadlines.start(deadline, done)
     const onConnection = (err: NodeJS.ErrnoException | null, conn: PoolConnection): void => {
       if (!this.deadlines.end(wait)) {
         // Arrived after we gave up: hand it back so the slot is not lost.

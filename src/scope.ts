@@ -173,11 +173,13 @@ export class Lease {
 }
 
 /** @internal One scope. */
-export class Frame implements ScopeInfo {
+export class Frame implements ScopeInfo, Context {
   readonly id = nextId++
   readonly kind: ScopeKind
   readonly startedAt = Date.now()
-  readonly context: Context
+  /** A frame is its own {@link Context} (no transaction open): one object less per scope. */
+  readonly frame: Frame = this
+  readonly txs: undefined = undefined
   /** Where the scope was opened; captured only when leak detection is on. */
   readonly stack: string | undefined
   /** Position in {@link ActiveScopes} while open; -1 otherwise. */
@@ -193,7 +195,6 @@ export class Frame implements ScopeInfo {
 
   constructor(kind: ScopeKind, captureStack: boolean) {
     this.kind = kind
-    this.context = { frame: this, txs: undefined }
     this.stack = captureStack ? new Error('scope opened here').stack : undefined
   }
 
@@ -207,26 +208,13 @@ export class Frame implements ScopeInfo {
       const settle = (ok: boolean, value: unknown): void => {
         if (done) return
         done = true
-        const finish = (): void => {
-          onClosed(this)
-          if (ok) resolve(value as T)
-          else reject(value)
-        }
         const closing = this.close()
-        if (closing) closing.then(finish, finish)
-        else finish()
+        if (!closing) return finishRun(this, onClosed, ok, value, resolve, reject)
+        const finish = (): void => finishRun(this, onClosed, ok, value, resolve, reject)
+        closing.then(finish, finish)
       }
       this.settle = settle
-      storage.run(this.context, () => {
-        // Settle only when fn settles, never by adopting fn's promise: interrupt() must still win.
-        try {
-          const result = fn()
-          if (isThenable(result)) result.then((value) => settle(true, value), (err: unknown) => settle(false, err))
-          else settle(true, result)
-        } catch (err) {
-          settle(false, err)
-        }
-      })
+      storage.run(this, enter, fn, settle)
     })
   }
 
@@ -309,6 +297,24 @@ export class ActiveScopes {
   list(except?: Frame): Frame[] {
     return this.#frames.filter((f) => f !== except)
   }
+}
+
+/** The start of a scope, inside its AsyncLocalStorage frame. Settles only when `fn` settles, never by adopting its promise: interrupt() must still win. */
+function enter(fn: () => unknown, settle: (ok: boolean, value: unknown) => void): void {
+  try {
+    const result = fn()
+    if (isThenable(result)) result.then((value) => settle(true, value), (err: unknown) => settle(false, err))
+    else settle(true, result)
+  } catch (err) {
+    settle(false, err)
+  }
+}
+
+/** The end of a scope, its leases ended: tell the lifespan, then settle the scope's promise. */
+function finishRun<T>(frame: Frame, onClosed: (frame: Frame) => void, ok: boolean, value: unknown, resolve: (value: T) => void, reject: (reason: unknown) => void): void {
+  onClosed(frame)
+  if (ok) resolve(value as T)
+  else reject(value)
 }
 
 function isThenable(value: unknown): value is PromiseLike<never> {

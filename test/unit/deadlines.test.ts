@@ -10,7 +10,7 @@ describe('Deadlines', () => {
   })
 
   it('expires each wait once at its deadline, and not one that ended first', () => {
-    const deadlines = new Deadlines()
+    const deadlines = new Deadlines<() => void>((expire) => expire())
     const expired: string[] = []
     const now = Date.now()
     const a = deadlines.start(now + 100, () => expired.push('a'))
@@ -29,7 +29,7 @@ describe('Deadlines', () => {
   })
 
   it('says a wait that already expired cannot end, so its late connection is handed back', () => {
-    const deadlines = new Deadlines()
+    const deadlines = new Deadlines<() => void>((expire) => expire())
     const expire = vi.fn()
     const wait = deadlines.start(Date.now() + 50, expire)
     vi.advanceTimersByTime(50)
@@ -40,7 +40,7 @@ describe('Deadlines', () => {
   })
 
   it('honours a deadline earlier than every wait before it (a retry with less time left)', () => {
-    const deadlines = new Deadlines()
+    const deadlines = new Deadlines<() => void>((expire) => expire())
     const expired: string[] = []
     deadlines.start(Date.now() + 10_000, () => expired.push('long'))
     deadlines.start(Date.now() + 30, () => expired.push('short'))
@@ -52,7 +52,7 @@ describe('Deadlines', () => {
   })
 
   it('leaves no timer once every wait ended, whatever the order', () => {
-    const deadlines = new Deadlines()
+    const deadlines = new Deadlines<() => void>((expire) => expire())
     const waits = [1, 2, 3].map((i) => deadlines.start(Date.now() + i * 1_000, () => {}))
     deadlines.end(waits[1]!)
     deadlines.end(waits[2]!)
@@ -63,7 +63,7 @@ describe('Deadlines', () => {
   })
 
   it('lets an expiry start another wait, which is then timed too', () => {
-    const deadlines = new Deadlines()
+    const deadlines = new Deadlines<() => void>((expire) => expire())
     const expired: string[] = []
     deadlines.start(Date.now() + 10, () => {
       expired.push('first')
