@@ -108,6 +108,14 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   if (options.lib) {
     for (const variant of base.filter((v) => v.startsWith('lifespan'))) trials.push({ variant, patched: true, label: `${variant}+patch` })
   }
+  /** A worker's configuration for `trial`: the library's own build, or the patched one. */
+  const configFor = (trial: Trial, run: Omit<HotPathConfig, 'variant' | 'url' | 'pool' | 'lib'>): HotPathConfig => ({
+    variant: trial.variant,
+    url: options.url,
+    pool: 10,
+    ...run,
+    ...(trial.patched && options.lib ? { lib: options.lib } : {}),
+  })
   const title = (t: string): string => (t.endsWith('+patch') ? `${VARIANT_TITLES[t.slice(0, -6) as Variant]}, **patched**` : VARIANT_TITLES[t as Variant])
 
   const workers = new Map<string, Worker>()
@@ -116,16 +124,7 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   const busy: string[] = []
   try {
     for (const trial of trials) {
-      const config: HotPathConfig = {
-        variant: trial.variant,
-        url: options.url,
-        pool: 10,
-        concurrencies,
-        warmupMs: options.warmupMs,
-        durationMs: options.windowMs,
-        persistent: true,
-        ...(trial.patched && options.lib ? { lib: options.lib } : {}),
-      }
+      const config = configFor(trial, { concurrencies, warmupMs: options.warmupMs, durationMs: options.windowMs, persistent: true })
       workers.set(trial.label, new Worker(trial.label, config))
     }
     await Promise.all([...workers.values()].map((w) => w.ready))
@@ -153,16 +152,7 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   // Structure of one operation, deterministic: what each variant allocates in async resources.
   const structure: string[][] = []
   for (const trial of trials) {
-    const config: HotPathConfig = {
-      variant: trial.variant,
-      url: options.url,
-      pool: 10,
-      concurrencies: [16],
-      warmupMs: 300,
-      durationMs: 0,
-      count: true,
-      ...(trial.patched && options.lib ? { lib: options.lib } : {}),
-    }
+    const config = configFor(trial, { concurrencies: [16], warmupMs: 300, durationMs: 0, count: true })
     const [line] = (await runChild(WORKER, config, { timeoutMs: 60_000 })).filter((l) => l.event === 'count') as unknown as CountLine[]
     const per = line?.perOp ?? {}
     const f = (n: number | undefined): string => (n ?? 0).toFixed(1)
@@ -174,16 +164,7 @@ export async function runHotPath(options: HotPathOptions): Promise<HotPathResult
   const fake = new Map<string, HotPathLine[]>()
   for (let round = 0; round < 3; round++) {
     for (const trial of round % 2 === 0 ? fakeVariants : [...fakeVariants].reverse()) {
-      const config: HotPathConfig = {
-        variant: trial.variant,
-        url: options.url,
-        pool: 10,
-        concurrencies: [16],
-        warmupMs: 500,
-        durationMs: 1_500,
-        fakeNetwork: true,
-        ...(trial.patched && options.lib ? { lib: options.lib } : {}),
-      }
+      const config = configFor(trial, { concurrencies: [16], warmupMs: 500, durationMs: 1_500, fakeNetwork: true })
       const [line] = (await runChild(WORKER, config, { timeoutMs: 60_000 })).filter((l) => l.event === 'result') as unknown as HotPathLine[]
       if (line) fake.set(trial.label, [...(fake.get(trial.label) ?? []), line])
     }

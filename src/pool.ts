@@ -56,7 +56,8 @@ interface Meta {
   leased: boolean
 }
 
-type ConnectionCallback = (err: unknown, conn?: PoolConnection) => void
+/** @internal Called once with a connection or with the reason there is none. */
+export type ConnectionCallback = (err: unknown, conn?: PoolConnection) => void
 
 /** @internal mysql2's statement callback. */
 export type StatementCallback = (err: unknown, rows?: unknown, fields?: unknown) => void
@@ -177,11 +178,11 @@ export class AliasPool {
    * last cause. Callbacks, not promises: on Node 20 every promise also pays for AsyncLocalStorage's
    * hooks, and this runs for every scope.
    */
-  acquireWith(done: (err: unknown, conn?: PoolConnection) => void): void {
+  acquireWith(done: ConnectionCallback): void {
     if (this.closed) return done(new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED }))
     const deadline = Date.now() + this.options.acquireTimeoutMs
     this.waiting++
-    const finish = (err: unknown, conn?: PoolConnection): void => {
+    const finish: ConnectionCallback = (err, conn) => {
       this.waiting--
       if (conn) this.markLeased(conn)
       done(err, conn)
@@ -232,7 +233,7 @@ export class AliasPool {
   }
 
   /** Checks out connections until one passes validation; fails on a checkout error or at the deadline. */
-  private attempt(deadline: number, done: (err: unknown, conn?: PoolConnection) => void): void {
+  private attempt(deadline: number, done: ConnectionCallback): void {
     if (deadline <= Date.now() || this.closed) return done(new AttemptTimeout('acquisition deadline passed'))
     this.checkout(deadline, (err, conn) => {
       if (!conn) return done(err)
@@ -246,7 +247,7 @@ export class AliasPool {
     })
   }
 
-  private checkout(deadline: number, done: (err: unknown, conn?: PoolConnection) => void): void {
+  private checkout(deadline: number, done: ConnectionCallback): void {
     const mysqlPool = this.pool as unknown as MysqlPoolInternals
     // With a free connection mysql2 answers on the next tick: no wait to bound.
     if (mysqlPool._freeConnections.length > 0) return this.pool.getConnection(done)

@@ -9,7 +9,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { PoolConnection } from 'mysql2'
 import { ErrorCodes, LifespanError } from './errors.js'
 import { log } from './log.js'
-import type { AliasPool, DestroyReason } from './pool.js'
+import type { AliasPool, ConnectionCallback, DestroyReason } from './pool.js'
 import type { Transaction } from './transaction.js'
 
 /** The kind of a scope: the unit of work it stands for. */
@@ -35,8 +35,6 @@ export interface Context {
 export const storage = new AsyncLocalStorage<Context>()
 
 let nextId = 1
-
-type ConnectionCallback = (err: unknown, conn?: PoolConnection) => void
 
 /** @internal A connection leased to a scope for one alias. */
 export class Lease {

@@ -20,6 +20,7 @@
  * missing, {@link openKernelPath} says why and the soak runs without kernel-level drops.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process'
+import { isAlive } from '../support/disposable-server.js'
 
 /** An open kernel path; see {@link openKernelPath}. */
 export interface KernelPath {
@@ -82,15 +83,6 @@ function run(file: string, args: string[]): Promise<{ ok: boolean; output: strin
 async function must(file: string, args: string[]): Promise<void> {
   const result = await run(file, args)
   if (!result.ok) throw new Error(`${file} ${args.join(' ')}: ${result.output}`)
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** Namespaces left by a soak process that died without cleaning up (SIGKILL, OOM). */

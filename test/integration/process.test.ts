@@ -1,9 +1,15 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcessByStdio, execFileSync, spawn, spawnSync } from 'node:child_process'
+import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { lifespanFor, mysqlUrl, serverConnectionIds, sleep } from '../support/env.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
+
+/** A program of test/fixtures/ in a child process, against the test server, stdout and stderr piped. */
+function spawnFixture(file: string): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [`test/fixtures/${file}`], { cwd: root, env: { ...process.env, MYSQL_URL: mysqlUrl() }, stdio: ['ignore', 'pipe', 'pipe'] })
+}
 
 describe('the package', () => {
   it('loads through require() from CommonJS (Node require(esm))', () => {
@@ -19,11 +25,7 @@ describe('the package', () => {
 
 describe('run()', () => {
   it('on SIGTERM aborts main, drains, shuts down, exits 0 with nothing left server-side', async () => {
-    const child = spawn(process.execPath, ['test/fixtures/run-main.mjs'], {
-      cwd: root,
-      env: { ...process.env, MYSQL_URL: mysqlUrl() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawnFixture('run-main.mjs')
     let out = ''
     let err = ''
     child.stdout.on('data', (d: Buffer) => (out += d))
@@ -50,11 +52,7 @@ describe('run()', () => {
   })
 
   it('a second signal destroys at once and leaves exit code 1', async () => {
-    const child = spawn(process.execPath, ['test/fixtures/run-stuck.mjs'], {
-      cwd: root,
-      env: { ...process.env, MYSQL_URL: mysqlUrl() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawnFixture('run-stuck.mjs')
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d))
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))

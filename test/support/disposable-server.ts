@@ -161,7 +161,8 @@ function run(file: string, args: string[], timeoutMs: number): Promise<string> {
   })
 }
 
-function isAlive(pid: number): boolean {
+/** Whether process `pid` exists (ours or someone else's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
