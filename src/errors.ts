@@ -46,6 +46,16 @@ export const ErrorCodes = {
   INVALID_STATE: 'ERR_LIFESPAN_INVALID_STATE',
   /** A method got an argument of the wrong kind (for example `scope()` without a function, an undefined bind value). */
   INVALID_ARGUMENT: 'ERR_LIFESPAN_INVALID_ARGUMENT',
+  /**
+   * The connection died inside a transaction opened with SQL (by a tool on `lifespan.pool()` /
+   * `driver()`): nothing of it was committed. Statements reject with this code until `ROLLBACK`
+   * (which resolves) or `COMMIT` (which rejects with it).
+   */
+  TRANSACTION_LOST: 'ERR_LIFESPAN_TRANSACTION_LOST',
+  /** A tool asked `lifespan.pool()` / `driver()` for a connection setting the alias cannot honour per statement (`charset`, `flags`, ...). */
+  UNSUPPORTED_OPTION: 'ERR_LIFESPAN_UNSUPPORTED_OPTION',
+  /** A pool facade (`lifespan.pool()`, `driver().createPool()`) or driver connection was used after its `end()`. */
+  FACADE_ENDED: 'ERR_LIFESPAN_FACADE_ENDED',
   /** mysql2 raised an error without a code (for example "Queue limit reached."); the original is the `cause`. */
   DRIVER_ERROR: 'ERR_LIFESPAN_DRIVER_ERROR',
 } as const

@@ -10,14 +10,17 @@ import type { PoolOptions } from 'mysql2'
 // Pool settings mean nothing to a single connection (and mysql2 would warn about them).
 const POOL_ONLY = new Set(['connectionLimit', 'maxIdle', 'idleTimeout', 'queueLimit', 'waitForConnections', 'resetOnRelease'])
 
-/** Kills each thread id with `KILL CONNECTION`; failures (already gone, unreachable) are ignored. */
-export async function killConnections(poolOptions: PoolOptions, threadIds: number[]): Promise<void> {
+/**
+ * Kills each thread id with `KILL CONNECTION` (or only its running statement with `KILL QUERY`);
+ * failures (already gone, unreachable) are ignored.
+ */
+export async function killConnections(poolOptions: PoolOptions, threadIds: number[], what: 'CONNECTION' | 'QUERY' = 'CONNECTION'): Promise<void> {
   const options = Object.fromEntries(Object.entries(poolOptions).filter(([key]) => !POOL_ONLY.has(key))) as mysql.ConnectionOptions
   const conn = mysql.createConnection({ ...options, connectTimeout: Math.min(options.connectTimeout ?? 10_000, 2_000) })
   conn.on('error', () => {})
   try {
     for (const id of threadIds) {
-      await new Promise<void>((resolve) => conn.query(`KILL CONNECTION ${Number(id)}`, () => resolve()))
+      await new Promise<void>((resolve) => conn.query(`KILL ${what} ${Number(id)}`, () => resolve()))
     }
   } finally {
     await new Promise<void>((resolve) => {

@@ -10,6 +10,9 @@ import { log } from './log.js'
 import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { AliasPool, type AliasStats } from './pool.js'
 import { killConnections } from './kill.js'
+import type { CompatHost } from './compat/host.js'
+import { createDriver, type Driver } from './compat/driver.js'
+import { createPoolFacade, type Pool } from './compat/pool.js'
 import { type RunOptions, runProgram } from './run.js'
 import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
 
@@ -95,6 +98,7 @@ export class Lifespan {
   #stopping: Promise<ShutdownReport> | undefined
   #captureStacks: boolean
   #host: DatabaseHost
+  #compatHosts = new Map<string, CompatHost>()
 
   /** @internal Use {@link createLifespan}. */
   constructor(options: LifespanOptions) {
@@ -302,6 +306,54 @@ export class Lifespan {
       )
     }
     return handle
+  }
+
+  /**
+   * A mysql2-compatible callback pool for query builders and ORMs (Kysely, Knex `connectionPool`,
+   * Drizzle `client`): inside a scope its connections are the scope's validated connection of the
+   * alias; outside any scope each `getConnection` holds an implicit scope's connection until
+   * `release()`. `.promise()` gives the mysql2/promise form. `end()` retires this facade only.
+   *
+   * @throws {LifespanError} `ERR_LIFESPAN_UNKNOWN_ALIAS`.
+   * @example
+   * ```ts
+   * const db = new Kysely<DB>({ dialect: new MysqlDialect({ pool: lifespan.pool() }) })
+   * ```
+   */
+  pool(alias?: string): Pool {
+    return createPoolFacade(this.#compat(alias))
+  }
+
+  /**
+   * A stand-in for the mysql2 module (`createPool`, `createConnection` and their promise forms)
+   * backed by this lifespan: TypeORM's `driver`, Sequelize's `dialectModule`.
+   *
+   * @throws {LifespanError} `ERR_LIFESPAN_UNKNOWN_ALIAS`.
+   * @example
+   * ```ts
+   * new DataSource({ type: 'mysql', driver: lifespan.driver(), database: 'app', entities: [User] })
+   * ```
+   */
+  driver(alias?: string): Driver {
+    return createDriver(this.#compat(alias))
+  }
+
+  #compat(alias: string | undefined): CompatHost {
+    const name = alias ?? this.#options.defaultAlias
+    let host = this.#compatHosts.get(name)
+    if (host) return host
+    const pool = this.#pools.get(name)
+    // db() throws the coded unknown-alias error.
+    if (!pool) return this.db(name) as never
+    host = {
+      alias: name,
+      pool,
+      classify: this.#classify,
+      db: () => this.db(name),
+      scope: (fn) => this.scope(fn),
+    }
+    this.#compatHosts.set(name, host)
+    return host
   }
 
   /** The running scope, or `undefined` outside any scope. */

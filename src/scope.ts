@@ -52,6 +52,8 @@ export class Lease {
   private inFlight = 0
   /** The scope ended while statements were still running: give the connection back after the last one. */
   private endPending = false
+  /** {@link Lease.end} was called: the lease takes no connection back. */
+  private ended = false
 
   constructor(pool: AliasPool, frame: Frame) {
     this.pool = pool
@@ -105,6 +107,26 @@ export class Lease {
     if (this.conn === conn) this.conn = undefined
   }
 
+  /** @internal The connection bound to the scope right now, if any (compat facades read its `threadId`). */
+  get current(): PoolConnection | undefined {
+    return this.conn
+  }
+
+  /**
+   * @internal Takes `conn` out of the lease without giving it back to the pool: a tool's own
+   * transaction (src/compat) keeps it, and the scope's other statements get another connection.
+   */
+  detach(conn: PoolConnection): void {
+    if (this.conn === conn) this.conn = undefined
+  }
+
+  /** @internal Puts a detached connection back; false when the lease has ended or holds another one (the caller releases it then). */
+  attach(conn: PoolConnection): boolean {
+    if (this.ended || this.conn || this.waiter || this.frame.interruption) return false
+    this.conn = conn
+    return true
+  }
+
   /** Makes a transaction the only user of the connection until `release()` is called. */
   lockForTransaction(): () => void {
     let unlock!: () => void
@@ -133,6 +155,7 @@ export class Lease {
    * Synchronous unless an acquisition is still under way, then a promise of its end.
    */
   end(reason?: DestroyReason): Promise<void> | undefined {
+    this.ended = true
     if (this.leakTimer) clearTimeout(this.leakTimer)
     // End once the acquisition under way is over (its failure was reported to its waiters).
     if (this.waiter) return new Promise((resolve) => (this.moreWaiters ??= []).push(() => resolve(this.end(reason))))

@@ -1,0 +1,110 @@
+/**
+ * @module
+ * `lifespan.pool(alias)`: a stand-in for mysql2's callback `Pool`. It has no connections of its
+ * own: `getConnection` hands out the running scope's validated connection (or an implicit scope's,
+ * held until `release()`), and `query` / `execute` run like `db(alias)`. Its `end()` retires this
+ * facade only: the lifespan owns the connections and ends them at `shutdown()`.
+ */
+import { EventEmitter } from 'node:events'
+import mysql from 'mysql2'
+import type { Pool as MysqlPool } from 'mysql2'
+import { ErrorCodes, LifespanError } from '../errors.js'
+import { FacadeConnection } from './connection.js'
+import type { Callback, CompatHost } from './host.js'
+import { FacadeQuery } from './query.js'
+import { PromisePool } from './promise.js'
+import type { ToolSettings } from './settings.js'
+import { NO_SETTINGS } from './settings.js'
+
+/** What `lifespan.pool()` returns: usable wherever mysql2's callback `Pool` is expected. */
+export type Pool = MysqlPool
+
+/** @internal The callback pool facade. */
+export class FacadePool extends EventEmitter {
+  readonly #host: CompatHost
+  readonly #settings: ToolSettings
+  /** Statements sent to the pool itself: each runs like `db(alias)`, in the caller's scope or one of its own. */
+  readonly #direct: FacadeConnection
+  #ended = false
+  /** mysql2 keeps its options here; tools read `config.connectionLimit`. The alias's limit is the one that holds. */
+  readonly config: Record<string, unknown>
+
+  /** @internal */
+  constructor(host: CompatHost, settings: ToolSettings, config: Record<string, unknown>) {
+    super()
+    this.#host = host
+    this.#settings = settings
+    this.config = { ...config, connectionLimit: host.pool.options.pool.connectionLimit ?? 10 }
+    this.#direct = new FacadeConnection(host, settings, this.config)
+  }
+
+  getConnection(cb: (err: unknown, conn?: FacadeConnection) => void): void {
+    if (this.#ended) return process.nextTick(cb, this.#endedError())
+    const conn = new FacadeConnection(this.#host, this.#settings, this.config)
+    conn.open((err) => {
+      if (err) return cb(err)
+      conn.once('release', () => this.emit('release', conn))
+      this.emit('acquire', conn)
+      cb(null, conn)
+    })
+  }
+
+  query(sql: unknown, values?: unknown, cb?: Callback): FacadeQuery {
+    return this.#run('query', sql, values, cb)
+  }
+
+  execute(sql: unknown, values?: unknown, cb?: Callback): FacadeQuery {
+    return this.#run('execute', sql, values, cb)
+  }
+
+  #run(method: 'query' | 'execute', sql: unknown, values: unknown, cb: Callback | undefined): FacadeQuery {
+    if (!this.#ended) return this.#direct[method](sql, values, cb)
+    const callback = typeof values === 'function' ? (values as Callback) : cb
+    const query = new FacadeQuery()
+    if (callback) process.nextTick(callback, this.#endedError())
+    else query.fail(this.#endedError())
+    return query
+  }
+
+  releaseConnection(conn: FacadeConnection): void {
+    conn.release()
+  }
+
+  /** Retires this facade: `getConnection` and statements fail from now on; connections already handed out work until released. */
+  end(cb?: (err: unknown) => void): void {
+    this.#ended = true
+    if (cb) process.nextTick(cb, null)
+  }
+
+  [Symbol.dispose](): void {
+    this.end()
+  }
+
+  unprepare(): never {
+    throw new LifespanError('unprepare() is not supported by lifespan.pool(); prepared statements are cached per connection by mysql2.', {
+      code: ErrorCodes.UNSUPPORTED_OPTION,
+    })
+  }
+
+  promise(): PromisePool {
+    return new PromisePool(this)
+  }
+
+  /** mysql2's escaping helpers (the alias's defaults). */
+  readonly escape = mysql.escape
+  readonly escapeId = mysql.escapeId
+  readonly format = mysql.format
+
+  #endedError(): LifespanError {
+    return new LifespanError(`This pool facade of "${this.#host.alias}" was ended; get a new one from lifespan.pool().`, { code: ErrorCodes.FACADE_ENDED })
+  }
+}
+
+/**
+ * @internal A pool facade as the mysql2 type tools expect. The facade implements every form of
+ * `getConnection`, `query`, `execute`, `end`, `promise`, the escaping helpers and the events;
+ * mysql2's class type is what Drizzle and Kysely check against, hence the one conversion here.
+ */
+export function createPoolFacade(host: CompatHost, settings: ToolSettings = NO_SETTINGS, config: Record<string, unknown> = {}): Pool {
+  return new FacadePool(host, settings, config) as unknown as Pool
+}

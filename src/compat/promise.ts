@@ -1,0 +1,128 @@
+/**
+ * @module
+ * The mysql2/promise forms of the facades: what `.promise()` returns (Drizzle, TypeORM's
+ * statements) and what the driver's promise constructors give. Each wraps its callback facade,
+ * kept as `.pool` / `.connection` as mysql2 does (Knex and Drizzle read them).
+ */
+import { EventEmitter } from 'node:events'
+import mysql from 'mysql2'
+import type { FacadeConnection } from './connection.js'
+import type { Callback } from './host.js'
+
+/** @internal The callback object a promise wrapper forwards to. */
+interface Queryable {
+  query(sql: unknown, values: unknown, cb: Callback): unknown
+  execute(sql: unknown, values: unknown, cb: Callback): unknown
+}
+
+function call(target: Queryable, method: 'query' | 'execute', sql: unknown, values: unknown): Promise<[unknown, unknown]> {
+  return new Promise((resolve, reject) => {
+    target[method](sql, values, (err, rows, fields) => (err ? reject(err) : resolve([rows, fields])))
+  })
+}
+
+/** @internal mysql2/promise's `PoolConnection` over a {@link FacadeConnection}. */
+export class PromiseConnection extends EventEmitter {
+  /** The callback connection (Drizzle streams from it). */
+  readonly connection: FacadeConnection
+
+  /** @internal */
+  constructor(connection: FacadeConnection) {
+    super()
+    this.connection = connection
+  }
+
+  get threadId(): number | null {
+    return this.connection.threadId
+  }
+
+  get config(): Record<string, unknown> {
+    return this.connection.config
+  }
+
+  query(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
+    return call(this.connection, 'query', sql, values)
+  }
+
+  execute(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
+    return call(this.connection, 'execute', sql, values)
+  }
+
+  beginTransaction(): Promise<[unknown, unknown]> {
+    return this.query('START TRANSACTION')
+  }
+
+  commit(): Promise<[unknown, unknown]> {
+    return this.query('COMMIT')
+  }
+
+  rollback(): Promise<[unknown, unknown]> {
+    return this.query('ROLLBACK')
+  }
+
+  ping(): Promise<void> {
+    return new Promise((resolve, reject) => this.connection.ping((err) => (err ? reject(err) : resolve())))
+  }
+
+  release(): void {
+    this.connection.release()
+  }
+
+  destroy(): void {
+    this.connection.destroy()
+  }
+
+  end(): Promise<void> {
+    return new Promise((resolve) => this.connection.end(() => resolve()))
+  }
+
+  /** mysql2's escaping helpers (the alias's defaults). */
+  readonly escape = mysql.escape
+  readonly escapeId = mysql.escapeId
+  readonly format = mysql.format
+}
+
+/** @internal What a {@link PromisePool} wraps. */
+export interface CallbackPool extends Queryable, EventEmitter {
+  getConnection(cb: (err: unknown, conn?: FacadeConnection) => void): void
+  end(cb?: (err: unknown) => void): void
+}
+
+/** @internal mysql2/promise's `Pool` over a callback pool facade. */
+export class PromisePool extends EventEmitter {
+  /** The callback pool (Knex reads `.pool` of a promise pool). */
+  readonly pool: CallbackPool
+
+  /** @internal */
+  constructor(pool: CallbackPool) {
+    super()
+    this.pool = pool
+    // Listeners registered on the promise pool hear the callback pool's events, as in mysql2.
+    for (const event of ['acquire', 'release', 'connection', 'enqueue']) pool.on(event, (...args: unknown[]) => this.emit(event, ...args))
+  }
+
+  query(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
+    return call(this.pool, 'query', sql, values)
+  }
+
+  execute(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
+    return call(this.pool, 'execute', sql, values)
+  }
+
+  getConnection(): Promise<PromiseConnection> {
+    return new Promise((resolve, reject) => this.pool.getConnection((err, conn) => (conn ? resolve(new PromiseConnection(conn)) : reject(err))))
+  }
+
+  releaseConnection(conn: PromiseConnection | FacadeConnection): void {
+    conn.release()
+  }
+
+  end(): Promise<void> {
+    return new Promise((resolve, reject) => this.pool.end((err) => (err ? reject(err) : resolve())))
+  }
+
+  /** mysql2's escaping helpers (the alias's defaults). */
+  readonly escape = mysql.escape
+  readonly escapeId = mysql.escapeId
+  readonly format = mysql.format
+}

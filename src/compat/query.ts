@@ -1,0 +1,87 @@
+/**
+ * @module
+ * What a facade's `query()` / `execute()` returns: an event emitter like mysql2's `Query`
+ * (`fields`, `result`, `end`, `error`) with `stream()`. The statement starts once the facade has a
+ * connection, which is asynchronous; listeners attached in the same tick see every event.
+ */
+import { EventEmitter } from 'node:events'
+import { Readable, type ReadableOptions } from 'node:stream'
+import type { PoolConnection } from 'mysql2'
+
+/** @internal The real mysql2 statement a {@link FacadeQuery} forwards. */
+export interface RealQuery {
+  on(event: string, listener: (...args: never[]) => void): unknown
+}
+
+/** @internal A mysql2-`Query`-like emitter. */
+export class FacadeQuery extends EventEmitter {
+  #conn: PoolConnection | undefined
+  #settled = false
+
+  /**
+   * Forwards `real`'s events. `finish` is called once, when the statement ended (with its error,
+   * if any); the connection is then the facade's again.
+   */
+  bind(real: RealQuery, conn: PoolConnection, finish: (err?: unknown) => void): void {
+    this.#conn = conn
+    const settle = (err?: unknown): void => {
+      if (this.#settled) return
+      this.#settled = true
+      finish(err)
+    }
+    real.on('fields', (fields: unknown) => this.emit('fields', fields))
+    real.on('result', (row: unknown, index: unknown) => this.emit('result', row, index))
+    real.on('error', (err: unknown) => {
+      settle(err)
+      this.#fail(err)
+    })
+    real.on('end', () => {
+      settle()
+      this.emit('end')
+    })
+  }
+
+  /** The statement could not start (no connection, refused): report it as mysql2 would. */
+  fail(err: unknown): void {
+    this.#settled = true
+    process.nextTick(() => {
+      this.#fail(err)
+      this.emit('end')
+    })
+  }
+
+  // mysql2 emits 'error' without a listener too, which throws; a facade must not crash the process.
+  #fail(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+
+  /**
+   * The rows as an object-mode Readable, with backpressure on the connection. Destroyed before its
+   * end, the rest of the result is read and dropped, so the connection is whole when it goes back.
+   */
+  stream(options?: ReadableOptions): Readable {
+    let done = false
+    const stream = new Readable({
+      ...options,
+      objectMode: true,
+      read: () => this.#conn?.resume(),
+    })
+    this.on('result', (row: unknown) => {
+      if (stream.destroyed) return
+      if (!stream.push(row)) this.#conn?.pause()
+    })
+    this.on('fields', (fields: unknown) => stream.emit('fields', fields))
+    this.on('error', (err: unknown) => {
+      done = true
+      stream.destroy(err as Error)
+    })
+    this.on('end', () => {
+      done = true
+      if (!stream.destroyed) stream.push(null)
+    })
+    stream.on('close', () => {
+      if (!done) this.#conn?.resume()
+    })
+    return stream
+  }
+}
