@@ -16,8 +16,12 @@ import { PromisePool } from './promise.js'
 import type { ToolSettings } from './settings.js'
 import { NO_SETTINGS } from './settings.js'
 
-/** What `lifespan.pool()` returns: usable wherever mysql2's callback `Pool` is expected. */
-export type Pool = MysqlPool
+/**
+ * What `lifespan.pool()` returns: usable wherever mysql2's callback `Pool` is expected. The extra
+ * `end` signature is Knex's `MySQLPoolLike` (its callback takes `err?: Error`, which mysql2's type
+ * does not satisfy), so `connectionPool: lifespan.pool()` type-checks too.
+ */
+export type Pool = MysqlPool & { end(callback?: (err?: Error) => void): void }
 
 /** @internal The callback pool facade. */
 export class FacadePool extends EventEmitter {

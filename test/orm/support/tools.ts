@@ -1,0 +1,173 @@
+/**
+ * The five tools behind one small interface, each twice: plugged into mysql-lifespan (the plug-in
+ * line of the README) and on its normal set-up (its own mysql2 pool). The ORM tests, the ORM fault
+ * client and the benchmarks drive every tool through this, so each scenario is written once.
+ * Every table used here is `(id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))`.
+ */
+import { Readable } from 'node:stream'
+import { asc, sql as dsql } from 'drizzle-orm'
+import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core'
+import { drizzle } from 'drizzle-orm/mysql2'
+import knexFactory from 'knex'
+import { type Generated, Kysely, MysqlDialect, sql as ksql } from 'kysely'
+import mysql from 'mysql2'
+import { DataTypes, QueryTypes, Sequelize } from 'sequelize'
+import { DataSource, EntitySchema } from 'typeorm'
+import type { Lifespan } from '../../../src/index.js'
+
+/** The tools under test. */
+export const TOOLS = ['kysely', 'drizzle', 'knex', 'typeorm', 'sequelize'] as const
+export type ToolName = (typeof TOOLS)[number]
+
+/** What a transaction callback may do. */
+export interface ToolTx {
+  insert(v: string): Promise<void>
+  read(sql: string): Promise<Array<Record<string, unknown>>>
+}
+
+/** One tool instance, through its own API. */
+export interface ToolApi {
+  insert(v: string): Promise<void>
+  /** `v` of every row, by id. */
+  values(): Promise<string[]>
+  /** Runs a raw statement through the tool; rows for a SELECT. */
+  read(sql: string): Promise<Array<Record<string, unknown>>>
+  transaction(fn: (tx: ToolTx) => Promise<void>): Promise<void>
+  /** `v` of every row, by id, through the tool's streaming API; undefined when the tool has none. */
+  stream?: () => AsyncIterable<string>
+  /** A statement cancelled by the tool after `ms`; undefined when the tool cannot cancel. */
+  cancel?: (sql: string, ms: number) => Promise<unknown>
+  close(): Promise<void>
+}
+
+/** Where a tool runs: mysql-lifespan's facade, or a mysql2 pool of its own. */
+export type Target = { lifespan: Pick<Lifespan, 'pool' | 'driver'> } | { url: string; pool: number }
+
+function urlParts(url: string): { host: string; port: number; user: string; password: string; database: string } {
+  const u = new URL(url)
+  return { host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username), password: decodeURIComponent(u.password), database: u.pathname.slice(1) }
+}
+
+interface KyselyDB {
+  [table: string]: { id: Generated<number>; v: string }
+}
+
+function kysely(target: Target, table: string): ToolApi {
+  const pool = 'lifespan' in target ? target.lifespan.pool() : mysql.createPool({ uri: target.url, connectionLimit: target.pool })
+  const db = new Kysely<KyselyDB>({ dialect: new MysqlDialect({ pool }) })
+  const read = async (q: Kysely<KyselyDB>, s: string) => (await ksql.raw<Record<string, unknown>>(s).execute(q)).rows
+  return {
+    insert: async (v) => void (await db.insertInto(table).values({ v }).execute()),
+    values: async () => (await db.selectFrom(table).select('v').orderBy('id').execute()).map((r) => r.v),
+    read: (s) => read(db, s),
+    transaction: (fn) =>
+      db.transaction().execute((trx) => fn({ insert: async (v) => void (await trx.insertInto(table).values({ v }).execute()), read: (s) => read(trx, s) })),
+    stream: async function* () {
+      for await (const row of db.selectFrom(table).select('v').orderBy('id').stream()) yield row.v
+    },
+    close: () => db.destroy(),
+  }
+}
+
+function drizzleTool(target: Target, table: string): ToolApi {
+  const rows = mysqlTable(table, { id: int('id').primaryKey().autoincrement(), v: varchar('v', { length: 40 }).notNull() })
+  const db = drizzle({ client: 'lifespan' in target ? target.lifespan.pool() : mysql.createPool({ uri: target.url, connectionLimit: target.pool }) })
+  type Db = Pick<typeof db, 'execute' | 'insert'>
+  const read = async (q: Db, s: string) => (await q.execute(dsql.raw(s)))[0] as unknown as Array<Record<string, unknown>>
+  const insert = async (q: Db, v: string) => void (await q.insert(rows).values({ v }))
+  return {
+    insert: (v) => insert(db, v),
+    values: async () => (await db.select({ v: rows.v }).from(rows).orderBy(asc(rows.id))).map((r) => r.v),
+    read: (s) => read(db, s),
+    transaction: (fn) => db.transaction((tx) => fn({ insert: (v) => insert(tx, v), read: (s) => read(tx, s) })),
+    stream: async function* () {
+      for await (const row of db.select({ v: rows.v }).from(rows).orderBy(asc(rows.id)).iterator()) yield row.v
+    },
+    close: () => new Promise<void>((resolve) => db.$client.end(() => resolve())),
+  }
+}
+
+function knexTool(target: Target, table: string): ToolApi {
+  const k =
+    'lifespan' in target
+      ? knexFactory({ client: 'mysql2', connectionPool: target.lifespan.pool() })
+      : knexFactory({ client: 'mysql2', connection: target.url, pool: { min: 0, max: target.pool } })
+  const read = async (q: knexFactory.Knex | knexFactory.Knex.Transaction, s: string) => ((await q.raw(s)) as [Array<Record<string, unknown>>])[0]
+  return {
+    insert: async (v) => void (await k(table).insert({ v })),
+    values: async () => (await k(table).select('v').orderBy('id')).map((r: { v: string }) => r.v),
+    read: (s) => read(k, s),
+    transaction: (fn) => k.transaction((trx) => fn({ insert: async (v) => void (await trx(table).insert({ v })), read: (s) => read(trx, s) })),
+    stream: async function* () {
+      for await (const row of k(table).select('v').orderBy('id').stream() as Readable) yield (row as { v: string }).v
+    },
+    cancel: (s, ms) => k.raw(s).timeout(ms, { cancel: true }),
+    close: () => k.destroy(),
+  }
+}
+
+function typeorm(target: Target, table: string): ToolApi {
+  const entity = new EntitySchema<{ id: number; v: string }>({
+    name: table,
+    tableName: table,
+    columns: { id: { type: Number, primary: true, generated: true }, v: { type: String } },
+  })
+  const source =
+    'lifespan' in target
+      ? new DataSource({ type: 'mysql', driver: target.lifespan.driver(), database: 'test', entities: [entity] })
+      : new DataSource({ type: 'mysql', ...urlParts(target.url), username: urlParts(target.url).user, poolSize: target.pool, entities: [entity] })
+  const ready = source.initialize()
+  const repo = async () => (await ready).getRepository(entity)
+  return {
+    insert: async (v) => void (await (await repo()).insert({ v })),
+    values: async () => (await (await repo()).find({ order: { id: 'ASC' } })).map((r) => r.v),
+    read: async (s) => (await ready).query(s),
+    transaction: async (fn) =>
+      (await ready).transaction(async (em) =>
+        fn({ insert: async (v) => void (await em.getRepository(entity).insert({ v })), read: (s) => em.query(s) }),
+      ),
+    stream: async function* () {
+      const runner = (await ready).createQueryRunner()
+      try {
+        const rows = await runner.stream(`SELECT v FROM ${table} ORDER BY id`)
+        for await (const row of rows) yield (row as { v: string }).v
+      } finally {
+        await runner.release()
+      }
+    },
+    close: async () => {
+      await ready.catch(() => {})
+      if (source.isInitialized) await source.destroy()
+    },
+  }
+}
+
+function sequelize(target: Target, table: string): ToolApi {
+  const s =
+    'lifespan' in target
+      ? new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: target.lifespan.driver(), logging: false })
+      : new Sequelize(target.url, { dialect: 'mysql', logging: false, pool: { max: target.pool, min: 0 } })
+  const Row = s.define('row', { v: { type: DataTypes.STRING(40), allowNull: false } }, { tableName: table, timestamps: false })
+  const read = (q: string, transaction?: import('sequelize').Transaction) => s.query<Record<string, unknown>>(q, { type: QueryTypes.SELECT, transaction })
+  return {
+    insert: async (v) => void (await Row.create({ v })),
+    values: async () => (await Row.findAll({ order: [['id', 'ASC']] })).map((r) => r.get('v') as string),
+    read: (q) => read(q),
+    transaction: (fn) =>
+      s.transaction(async (transaction) => fn({ insert: async (v) => void (await Row.create({ v }, { transaction })), read: (q) => read(q, transaction) })),
+    close: () => s.close(),
+  }
+}
+
+const FACTORIES: Record<ToolName, (target: Target, table: string) => ToolApi> = {
+  kysely,
+  drizzle: drizzleTool,
+  knex: knexTool,
+  typeorm,
+  sequelize,
+}
+
+/** `tool` on `target`, working on `table`. */
+export function makeTool(tool: ToolName, target: Target, table: string): ToolApi {
+  return FACTORIES[tool](target, table)
+}
