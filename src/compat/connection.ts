@@ -13,11 +13,12 @@ import type { PoolConnection } from 'mysql2'
 import { isConnectionBroken } from '../classify.js'
 import { CommitOutcomeUnknownError, ErrorCodes, LifespanError, withCode } from '../errors.js'
 import { killConnections } from '../kill.js'
-import { sqlText } from '../retry.js'
+import { isReadStatement, sqlText } from '../retry.js'
 import { type Context, type Lease, storage } from '../scope.js'
 import { type Callback, type CompatHost, inTransaction, isCommit, isRollback, opensTransaction } from './host.js'
 import { FacadeQuery } from './query.js'
-import { applySettings, type ToolSettings } from './settings.js'
+import { adjustReply, applySettings, type ToolSettings } from './settings.js'
+import { ensureSetup, isSessionSetup } from './session-setup.js'
 import { PromiseConnection } from './promise.js'
 
 type Method = 'query' | 'execute'
@@ -56,6 +57,9 @@ export class FacadeConnection extends EventEmitter {
   #pending = 0
   #whenIdle: Array<() => void> = []
   #released = false
+  /** Driver connections: the tool's per-connection setup, applied to each connection it borrows. */
+  #setup: string | undefined
+  readonly #driverMode: boolean
   /** Fields Sequelize's pool reads to validate a connection it keeps. */
   _fatalError: unknown = null
   _protocolError: unknown = null
@@ -65,8 +69,9 @@ export class FacadeConnection extends EventEmitter {
   readonly config: Record<string, unknown>
 
   /** @internal */
-  constructor(host: CompatHost, settings: ToolSettings, config: Record<string, unknown> = {}) {
+  constructor(host: CompatHost, settings: ToolSettings, config: Record<string, unknown> = {}, driverMode = false) {
     super()
+    this.#driverMode = driverMode
     this.#host = host
     this.#settings = settings
     this.config = config
@@ -238,7 +243,12 @@ export class FacadeConnection extends EventEmitter {
     const text = sqlText(sql)
     if (this.#lost) return this.#whileLost(text, cb)
     if (this.#pin) return this.#onPin(this.#pin, method, sql, values, text, cb)
+    if (this.#driverMode && isSessionSetup(text)) {
+      this.#setup = text
+      return process.nextTick(cb, null, { ...OK_REPLY }, undefined)
+    }
     if (opensTransaction(text)) return this.#pinThen((err) => (err ? cb(err) : this.#statement(method, sql, values, cb)))
+    if (this.#setup !== undefined) return this.#withSetup(method, sql, values, cb, true)
     const context = this.#context && !this.#context.frame.closed ? this.#context : undefined
     this.#pending++
     const run = (): Promise<[unknown, unknown]> => this.#host.db()[method](sql as string, values)
@@ -252,6 +262,7 @@ export class FacadeConnection extends EventEmitter {
       ([rows, fields]) => {
         this.#settled()
         this.#adoptTransaction(rows, context ?? liveContext())
+        adjustReply(this.#settings, rows)
         cb(null, rows, fields)
       },
       (err: unknown) => {
@@ -259,6 +270,53 @@ export class FacadeConnection extends EventEmitter {
         cb(err)
       },
     )
+  }
+
+  /**
+   * A statement of a driver connection with per-connection setup: the scope's connection is set up
+   * first. A read is re-run here, not by the statement path: a fresh connection needs the setup too.
+   */
+  #withSetup(method: Method, sql: unknown, values: unknown, cb: Callback, first: boolean): void {
+    const context = liveContext()
+    if (!context) {
+      const refused = this.#strictRefusal()
+      if (refused) return process.nextTick(cb, refused)
+      let started = false
+      this.#host
+        .scope(
+          () =>
+            new Promise<void>((end) => {
+              started = true
+              this.#withSetup(method, sql, values, (err, rows, fields) => {
+                end()
+                cb(err, rows, fields)
+              }, first)
+            }),
+        )
+        .catch((err: unknown) => {
+          if (!started) cb(err)
+        })
+      return
+    }
+    this.#pending++
+    const settle = (err: unknown, rows?: unknown, fields?: unknown): void => {
+      this.#settled()
+      if (!err) {
+        adjustReply(this.#settings, rows)
+        return cb(null, rows, fields)
+      }
+      if (first && this.#host.classify(err) === 'disconnect' && isReadStatement(sql)) return this.#withSetup(method, sql, values, cb, false)
+      cb(err)
+    }
+    context.frame.lease(this.#host.pool).withConnection((err, conn) => {
+      if (!conn) return settle(err)
+      ensureSetup(this.#host.pool, conn, this.#setup, (e) => {
+        if (e) return settle(e)
+        storage
+          .run(context, () => this.#host.db()[method](sql as string, values, { idempotent: false }))
+          .then(([rows, fields]) => settle(null, rows, fields), (error: unknown) => settle(error))
+      })
+    })
   }
 
   /** Rows and no-callback statements: the connection is borrowed for the statement's whole life. */
@@ -345,7 +403,11 @@ export class FacadeConnection extends EventEmitter {
         }
         lease.detach(conn)
         this.#pin = { conn, lease, endScope }
-        done(null)
+        ensureSetup(this.#host.pool, conn, this.#setup, (e) => {
+          // Nothing of the transaction ran yet: give the connection up, no transaction is lost.
+          if (e && this.#pin) this.#dropPin(this.#pin)
+          done(e)
+        })
       })
     const context = this.#context && !this.#context.frame.closed ? this.#context : liveContext()
     if (context?.txs?.has(this.#host.alias)) {
@@ -395,6 +457,7 @@ export class FacadeConnection extends EventEmitter {
         return cb(error)
       }
       if (inTransaction(rows) === false) this.#unpin(pin)
+      adjustReply(this.#settings, rows)
       cb(null, rows, fields)
     })
   }

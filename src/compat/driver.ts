@@ -44,7 +44,7 @@ function objectOptions(options: object | string | undefined): Record<string, unk
 export function createDriver(host: CompatHost): Driver {
   const connection = (options: object | string | undefined): FacadeConnection => {
     const config = objectOptions(options)
-    const conn = new FacadeConnection(host, toolSettings(host, config), config)
+    const conn = new FacadeConnection(host, toolSettings(host, config), config, true)
     // A scope with no statement starts the lifespan if needed and fails once it is stopping.
     conn.ready = host.scope(async () => {})
     conn.ready.then(

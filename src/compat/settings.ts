@@ -29,10 +29,15 @@ export interface ToolSettings {
   readonly query: Readonly<Record<string, unknown>>
   /** Bind values formatted client-side with these, where they differ from the alias's. */
   readonly format: { readonly stringifyObjects: boolean; readonly timezone: string } | undefined
+  /**
+   * The tool connects with `-FOUND_ROWS` (Sequelize) where the alias keeps mysql2's default: an
+   * UPDATE's `affectedRows` is then its changed rows, read from the OK packet's `Rows matched … Changed`.
+   */
+  readonly changedRowsAsAffected: boolean
 }
 
 /** @internal No tool options: statements run as `db()` runs them. */
-export const NO_SETTINGS: ToolSettings = Object.freeze({ query: Object.freeze({}), format: undefined })
+export const NO_SETTINGS: ToolSettings = Object.freeze({ query: Object.freeze({}), format: undefined, changedRowsAsAffected: false })
 
 /**
  * Sorts a tool's mysql2 options. Result options go to every statement; connection options the
@@ -45,6 +50,11 @@ export function toolSettings(host: CompatHost, options: object | undefined): Too
   const alias = host.pool.options.pool as Record<string, unknown>
   const query: Record<string, unknown> = {}
   for (const key of PER_QUERY) if (wish[key] !== undefined) query[key] = wish[key]
+  // -FOUND_ROWS changes only what an UPDATE reports, which the OK packet's info carries either way.
+  const wishFlags = flagList(wish.flags)
+  const aliasFlags = flagList(alias.flags)
+  const changedRowsAsAffected = wishFlags.includes('-FOUND_ROWS') && !aliasFlags.includes('-FOUND_ROWS')
+  if (changedRowsAsAffected) wish.flags = wishFlags.filter((f) => f !== '-FOUND_ROWS')
   for (const key of PER_CONNECTION) {
     if (wish[key] === undefined || same(key, wish[key], alias[key] ?? MYSQL2_CONNECTION_DEFAULTS[key])) continue
     throw new LifespanError(
@@ -56,7 +66,7 @@ export function toolSettings(host: CompatHost, options: object | undefined): Too
   const stringifyObjects = Boolean(wish.stringifyObjects ?? alias.stringifyObjects ?? false)
   const timezone = String(wish.timezone ?? alias.timezone ?? 'local')
   const differs = stringifyObjects !== Boolean(alias.stringifyObjects ?? false) || timezone !== String(alias.timezone ?? 'local')
-  return { query, format: differs ? { stringifyObjects, timezone } : undefined }
+  return { query, format: differs ? { stringifyObjects, timezone } : undefined, changedRowsAsAffected }
 }
 
 function same(key: string, a: unknown, b: unknown): boolean {
@@ -66,14 +76,23 @@ function same(key: string, a: unknown, b: unknown): boolean {
   return a === b
 }
 
-/** mysql2 flags as a canonical string (`'-FOUND_ROWS'`, `['-FOUND_ROWS']` and `' -found_rows'` are one). */
-function flagSet(flags: unknown): string {
+/** mysql2 flags as a list (`'-FOUND_ROWS'`, `['-FOUND_ROWS']` and `' -found_rows'` are one). */
+function flagList(flags: unknown): string[] {
   const list = Array.isArray(flags) ? flags : typeof flags === 'string' ? flags.split(',') : []
-  return list
-    .map((f) => String(f).trim().toUpperCase())
-    .filter((f) => f !== '')
-    .sort()
-    .join(',')
+  return list.map((f) => String(f).trim().toUpperCase()).filter((f) => f !== '')
+}
+
+function flagSet(flags: unknown): string {
+  return flagList(flags).sort().join(',')
+}
+
+/** @internal Applies {@link ToolSettings.changedRowsAsAffected} to a reply. */
+export function adjustReply(settings: ToolSettings, rows: unknown): void {
+  if (!settings.changedRowsAsAffected) return
+  const header = rows as { info?: unknown; affectedRows?: number; changedRows?: number } | null
+  if (typeof header?.info === 'string' && header.info.startsWith('Rows matched') && typeof header.changedRows === 'number') {
+    header.affectedRows = header.changedRows
+  }
 }
 
 /**

@@ -1,0 +1,33 @@
+/**
+ * @module
+ * Per-connection setup a tool sends once on each connection it creates (Sequelize:
+ * `SET time_zone = '+00:00'`). A driver connection borrows a different pooled connection per
+ * scope, so the setup is kept and applied to whichever connection its statements run on, once per
+ * connection, instead of being sent to one connection and leaking to other scopes' work.
+ */
+import type { PoolConnection } from 'mysql2'
+import type { AliasPool } from '../pool.js'
+
+// The session variables a tool's setup may set: they change results, not the connection's identity.
+const SETUP = /^\s*set\s+(?:session\s+|@@session\.|@@)?time_zone\s*=\s*(?:'[^']*'|"[^"]*"|[\w+:/-]+)\s*;?\s*$/i
+
+/** @internal True for a statement that is a tool's per-connection setup. */
+export function isSessionSetup(sql: string | undefined): boolean {
+  return sql !== undefined && SETUP.test(sql)
+}
+
+/**
+ * The setup last applied to each pooled connection.
+ * TODO(connection state): forget a connection's entry when the pool resets its session (the reset
+ * undoes SET); until the pool has such a reset, a session keeps what was set on it.
+ */
+const applied = new WeakMap<PoolConnection, string>()
+
+/** @internal Sends `setup` on `conn` unless it is already applied there, then calls `done`. */
+export function ensureSetup(pool: AliasPool, conn: PoolConnection, setup: string | undefined, done: (err: unknown) => void): void {
+  if (setup === undefined || applied.get(conn) === setup) return done(null)
+  pool.send(conn, 'query', setup, undefined, (err) => {
+    if (!err) applied.set(conn, setup)
+    done(err ?? null)
+  })
+}
