@@ -39,8 +39,8 @@ export const ErrorCodes = {
    */
   QUERY_OUTCOME_UNKNOWN: 'ERR_LIFESPAN_QUERY_OUTCOME_UNKNOWN',
   /**
-   * The connection died inside a transaction the scope opened with SQL (`BEGIN`, `START TRANSACTION`,
-   * `SET autocommit = 0`, an ORM): the server rolled it back. The scope's statements on the alias are
+   * A transaction the scope opened with SQL (`BEGIN`, `START TRANSACTION`, `SET autocommit = 0`, an ORM)
+   * was lost: its connection died, or a deadlock made the server roll it back. The scope's statements on the alias are
    * refused with this code until it sends `ROLLBACK` (which resolves); `COMMIT` rejects with it.
    */
   TRANSACTION_LOST: 'ERR_LIFESPAN_TRANSACTION_LOST',
@@ -154,15 +154,15 @@ export class CommitOutcomeUnknownError extends LifespanError {
 }
 
 /**
- * The connection died inside a transaction opened with SQL: the server rolled it back, and nothing of
- * it was committed. `cause` is the disconnect.
+ * A transaction opened with SQL was lost: its connection died, or a deadlock (1213) made the server
+ * roll it back. Nothing of it was committed. `cause` is the disconnect or the deadlock.
  */
 export class TransactionLostError extends LifespanError {
   /** The alias whose transaction was lost. */
   readonly alias: string
   constructor(alias: string, cause: unknown) {
     super(
-      `The connection of "${alias}" died inside a transaction: the server rolled it back and nothing of it was committed. ` +
+      `The transaction on "${alias}" was lost (its connection died, or a deadlock rolled it back): nothing of it was committed. ` +
         'Statements of this scope on the alias are refused until it sends ROLLBACK; COMMIT rejects.',
       { code: ErrorCodes.TRANSACTION_LOST, cause },
     )

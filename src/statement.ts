@@ -15,6 +15,8 @@ import type { StatementCallback } from './pool.js'
 import { canRerun, retrying, sqlText, type StatementOptions } from './retry.js'
 import type { Lease } from './scope.js'
 
+const ER_LOCK_DEADLOCK = 1213
+
 /** @internal */
 export type Method = 'query' | 'execute'
 
@@ -85,6 +87,8 @@ function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, stateme
           lease.markLost(error)
         }
       }
+      // A deadlock rolled the whole transaction back on the server: what the scope sends next would autocommit.
+      if (inTransaction && (failure as { errno?: unknown }).errno === ER_LOCK_DEADLOCK && transactionEnd(sql) === undefined) lease.markLost(error)
       const policy = pool.options.retry
       if (!first || inTransaction || !policy || policy.retries === 0 || !rerunnable(classify, error, statement)) return done(error)
       pool.countRetry()

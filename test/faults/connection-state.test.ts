@@ -104,6 +104,32 @@ describe('a connection cut inside a transaction opened with SQL', () => {
     expect(await values()).toEqual(['a'])
   })
 
+  it('a deadlock inside a SQL transaction: the rest of it is refused instead of autocommitting', async () => {
+    await freshTable()
+    await admin(`INSERT INTO ${table} (id, v) VALUES (1, 'one'), (2, 'two')`, [], server.url)
+    const lifespan = lifespanFor({ url: server.url })
+    const victim = (first: number, second: number) =>
+      lifespan.scope(async () => {
+        const db = lifespan.db()
+        await db.query('BEGIN')
+        await db.query(`UPDATE ${table} SET v = 'x' WHERE id = ?`, [first])
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        try {
+          await db.query(`UPDATE ${table} SET v = 'x' WHERE id = ?`, [second])
+        } catch (err) {
+          // The server rolled this transaction back; what the scope sends next must not autocommit.
+          await expect(db.query(`INSERT INTO ${table} (v) VALUES ('orphan')`)).rejects.toMatchObject({ code: 'ERR_LIFESPAN_TRANSACTION_LOST' })
+          await db.query('ROLLBACK')
+          return (err as { errno?: number }).errno
+        }
+        await db.query('COMMIT')
+        return 0
+      })
+    const outcomes = await Promise.all([victim(1, 2), victim(2, 1)])
+    expect(outcomes.sort()).toEqual([0, 1213])
+    expect(await values()).not.toContain('orphan')
+  })
+
   it('plain mysql2 beside it: the write after the cut autocommits on a new connection (half a transaction)', async () => {
     await freshTable()
     const pool = plainPool(throughProxy(server.url, proxy))
