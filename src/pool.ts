@@ -410,6 +410,11 @@ export class AliasPool {
     return this.meta.get(conn)?.session.inTransaction === true
   }
 
+  /** What the server's replies say about `conn`'s session (live: it changes with every reply). */
+  session(conn: PoolConnection): SessionState | undefined {
+    return this.meta.get(conn)?.session
+  }
+
   /** Whether `conn` is still one of this pool's open connections (not destroyed, not closed by the server). */
   owns(conn: PoolConnection): boolean {
     return this.open.has(conn)

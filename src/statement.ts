@@ -11,6 +11,7 @@
  */
 import { type ErrorClass, isConnectionBroken } from './classify.js'
 import { CommitOutcomeUnknownError, ErrorCodes, withCode } from './errors.js'
+import type { SessionState } from './connection-state.js'
 import type { StatementCallback } from './pool.js'
 import { canRerun, retrying, sqlText, type StatementOptions } from './retry.js'
 import type { Lease } from './scope.js'
@@ -67,12 +68,13 @@ function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, stateme
     if (!conn) return done(err)
     const { pool } = lease
     const { method, sql, values, options } = statement
-    const inTransaction = pool.inTransaction(conn)
+    const session = pool.session(conn)
+    const inTransaction = session?.inTransaction === true
     lease.hold()
     pool.send(conn, method, sql, values, (failure, rows, fields) => {
       lease.unhold()
       if (!failure) {
-        if (!inTransaction && lease.openedBy === undefined && pool.inTransaction(conn)) lease.openedBy = sqlText(sql)?.slice(0, 200)
+        if (!inTransaction && session !== undefined && opened(session)) lease.openedBy = sqlText(sql)?.slice(0, 200)
         return done(null, rows, fields)
       }
       const cls = classify(failure)
@@ -100,6 +102,11 @@ function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, stateme
       ).then(([r, f]) => done(null, r, f), (e: unknown) => done(e))
     })
   })
+}
+
+/** Read through a function: TypeScript would keep the value narrowed from before the reply. */
+function opened(session: SessionState): boolean {
+  return session.inTransaction
 }
 
 function rerunnable(classify: (error: unknown) => ErrorClass, err: unknown, statement: Statement): boolean {
