@@ -4,13 +4,14 @@
  * (or, outside any scope, in an implicit one-statement scope). After a disconnect a
  * statement is re-run on a fresh connection only when that cannot change its outcome.
  */
-import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2'
-import { type ErrorClass, isConnectionBroken } from './classify.js'
-import { ErrorCodes, LifespanError, withCode } from './errors.js'
+import type { FieldPacket, QueryOptions, QueryResult } from 'mysql2'
+import type { ErrorClass } from './classify.js'
+import { ErrorCodes, LifespanError } from './errors.js'
 import type { AliasPool } from './pool.js'
-import { canRerun, retrying, type StatementOptions } from './retry.js'
-import { type Lease, storage } from './scope.js'
-import { type Method, type Queryable, runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
+import type { StatementOptions } from './retry.js'
+import { storage } from './scope.js'
+import { type Method, runStatement } from './statement.js'
+import { type Queryable, runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
 
 /** @internal What a {@link Database} needs from its lifespan. */
 export interface DatabaseHost {
@@ -88,48 +89,9 @@ export class Database implements Queryable {
     if (tx) return tx.run(method, sql, values)
     // Outside any scope, or after the scope ended (a statement it did not await): one of its own.
     if (!context || context.frame.closed) return this.#host.implicitScope(() => this.#run(method, sql, values, options))
-    return this.#once(context.frame.lease(this.#pool), method, sql, values, options, true)
-  }
-
-  /** One statement, one promise: the connection is awaited, errors classified and reads re-run inside its callbacks. */
-  #once(lease: Lease, method: Method, sql: unknown, values: unknown, options: StatementOptions | undefined, first: boolean): Promise<[unknown, unknown]> {
-    return new Promise((resolve, reject) => {
-      const send = (conn: PoolConnection): void => {
-        let settled = false
-        lease.hold()
-        this.#pool.send(conn, method, sql, values, (err, rows, fields) => {
-          if (settled) return
-          settled = true
-          lease.unhold()
-          if (!err) return resolve([rows, fields])
-          const cls = this.#host.classify(err)
-          if (isConnectionBroken(cls)) {
-            lease.discard(conn, 'broken')
-            this.#pool.suspectAll()
-          }
-          const error = withCode(err, cls)
-          const policy = this.#pool.options.retry
-          if (!first || !policy || policy.retries === 0 || !this.#rerunnable(error, sql, options)) return reject(error)
-          this.#pool.countRetry()
-          retrying(
-            () => this.#once(lease, method, sql, values, options, false),
-            { ...policy, retries: policy.retries - 1 },
-            (e) => this.#rerunnable(e, sql, options),
-            () => this.#pool.countRetry(),
-          ).then(resolve, reject)
-        })
-      }
-      lease.withConnection((err, conn) => (conn ? send(conn) : reject(err)))
-    })
-  }
-
-  #rerunnable(err: unknown, sql: unknown, options: StatementOptions | undefined): boolean {
-    // A statement that ran out of time (ours or mysql2's per-query `timeout`) would most likely do so again.
-    const code = (err as { code?: unknown } | null)?.code
-    if (code === ErrorCodes.QUERY_TIMEOUT || code === 'PROTOCOL_SEQUENCE_TIMEOUT') return false
-    const cls = this.#host.classify(err)
-    // A read-only refusal means the statement was not applied: running it again cannot double it.
-    if (cls === 'read-only') return true
-    return cls === 'disconnect' && canRerun(sql, options)
+    const lease = context.frame.lease(this.#pool)
+    return new Promise((resolve, reject) =>
+      runStatement(lease, this.#host.classify, { method, sql, values, options }, (err, rows, fields) => (err ? reject(err) : resolve([rows, fields]))),
+    )
   }
 }

@@ -28,8 +28,22 @@ export const ErrorCodes = {
   ACQUIRE_TIMEOUT: 'ERR_LIFESPAN_ACQUIRE_TIMEOUT',
   /** A validation ping failed or timed out; the connection was destroyed (the cause of an acquisition timeout). */
   PING_FAILED: 'ERR_LIFESPAN_PING_FAILED',
-  /** A statement ran longer than `queryTimeoutMs`; its connection was destroyed. */
+  /**
+   * A statement ran longer than `queryTimeoutMs` and was stopped on the server (`KILL QUERY`): not
+   * applied. Also a read past its time, whatever became of it.
+   */
   QUERY_TIMEOUT: 'ERR_LIFESPAN_QUERY_TIMEOUT',
+  /**
+   * A write ran longer than `queryTimeoutMs` and the server did not answer after `KILL QUERY`: it may
+   * or may not have been applied. Never re-run.
+   */
+  QUERY_OUTCOME_UNKNOWN: 'ERR_LIFESPAN_QUERY_OUTCOME_UNKNOWN',
+  /**
+   * A transaction the scope opened with SQL (`BEGIN`, `START TRANSACTION`, `SET autocommit = 0`, an ORM)
+   * was lost: its connection died, or a deadlock made the server roll it back. The scope's statements on the alias are
+   * refused with this code until it sends `ROLLBACK` (which resolves); `COMMIT` rejects with it.
+   */
+  TRANSACTION_LOST: 'ERR_LIFESPAN_TRANSACTION_LOST',
   /** A mysql2 error without a code: the connection was already closed. */
   CONNECTION_CLOSED: 'ERR_LIFESPAN_CONNECTION_CLOSED',
   /** The connection died while COMMIT was in flight: the transaction may or may not have been applied. */
@@ -46,12 +60,6 @@ export const ErrorCodes = {
   INVALID_STATE: 'ERR_LIFESPAN_INVALID_STATE',
   /** A method got an argument of the wrong kind (for example `scope()` without a function, an undefined bind value). */
   INVALID_ARGUMENT: 'ERR_LIFESPAN_INVALID_ARGUMENT',
-  /**
-   * The connection died inside a transaction opened with SQL (by a tool on `lifespan.pool()` /
-   * `driver()`): nothing of it was committed. Statements reject with this code until `ROLLBACK`
-   * (which resolves) or `COMMIT` (which rejects with it).
-   */
-  TRANSACTION_LOST: 'ERR_LIFESPAN_TRANSACTION_LOST',
   /** A tool asked `lifespan.pool()` / `driver()` for a connection setting the alias cannot honour per statement (`charset`, `flags`, ...). */
   UNSUPPORTED_OPTION: 'ERR_LIFESPAN_UNSUPPORTED_OPTION',
   /** A pool facade (`lifespan.pool()`, `driver().createPool()`) or driver connection was used after its `end()`. */
@@ -146,6 +154,23 @@ export class CommitOutcomeUnknownError extends LifespanError {
         'It was not retried; check the data before trying again.',
       { code: ErrorCodes.COMMIT_OUTCOME_UNKNOWN, cause },
     )
+  }
+}
+
+/**
+ * A transaction opened with SQL was lost: its connection died, or a deadlock (1213) made the server
+ * roll it back. Nothing of it was committed. `cause` is the disconnect or the deadlock.
+ */
+export class TransactionLostError extends LifespanError {
+  /** The alias whose transaction was lost. */
+  readonly alias: string
+  constructor(alias: string, cause: unknown) {
+    super(
+      `The transaction on "${alias}" was lost (its connection died, or a deadlock rolled it back): nothing of it was committed. ` +
+        'Statements of this scope on the alias are refused until it sends ROLLBACK; COMMIT rejects.',
+      { code: ErrorCodes.TRANSACTION_LOST, cause },
+    )
+    this.alias = alias
   }
 }
 

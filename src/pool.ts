@@ -13,9 +13,14 @@ import { AcquireTimeoutError, ErrorCodes, LifespanError, describe, invalidArgume
 import type { Logger, ResolvedAliasOptions } from './options.js'
 import { Deadlines } from './deadlines.js'
 import { log } from './log.js'
+import { changesSchema, SessionState, tapSessionState, touchesSessionUnseen } from './connection-state.js'
+import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
+import { killOnServer } from './kill.js'
+import { sqlText } from './retry.js'
+import { type SessionBaseline, prepareSession, resetSession, rollbackSession } from './session.js'
 
 /** Why a connection was destroyed rather than returned to the pool. */
-export type DestroyReason = 'maxAge' | 'idle' | 'ping' | 'broken' | 'timeout' | 'interrupted' | 'shutdown'
+export type DestroyReason = 'maxAge' | 'idle' | 'ping' | 'broken' | 'timeout' | 'interrupted' | 'shutdown' | 'reset'
 
 /** Counters of one alias, as reported by `stats()`. */
 export interface AliasStats {
@@ -41,6 +46,10 @@ export interface AliasStats {
   retries: number
   /** Acquisitions that gave up after `acquireTimeoutMs`. */
   acquireTimeouts: number
+  /** Connections rolled back because a scope gave them back inside a transaction. */
+  rollbacks: number
+  /** Sessions reset (COM_RESET_CONNECTION and the handshake's settings) because a scope changed them. */
+  resets: number
 }
 
 interface Meta {
@@ -50,6 +59,10 @@ interface Meta {
   maxAgeMs: number
   /** Idle time after which the server has (or is about to have) closed the session; undefined until read. */
   idleLimitMs: number | undefined
+  /** What the server's replies say about the session. */
+  readonly session: SessionState
+  /** The session after the handshake, read with the idle limit; undefined until then. */
+  baseline: SessionBaseline | undefined
   /** Generation at the last validation; older than the pool's means suspect. */
   epoch: number
   /** Leased to a scope right now. */
@@ -113,13 +126,17 @@ export class AliasPool {
   private readonly deadlines = new Deadlines<ConnectionCallback>((done) => done(new AttemptTimeout('no connection within the acquisition deadline')))
   private readonly counters = {
     created: 0,
-    destroyed: { maxAge: 0, idle: 0, ping: 0, broken: 0, timeout: 0, interrupted: 0, shutdown: 0 } as Record<DestroyReason, number>,
+    destroyed: { maxAge: 0, idle: 0, ping: 0, broken: 0, timeout: 0, interrupted: 0, shutdown: 0, reset: 0 } as Record<DestroyReason, number>,
     validations: 0,
     pings: 0,
     pingFailures: 0,
     retries: 0,
     acquireTimeouts: 0,
+    rollbacks: 0,
+    resets: 0,
   }
+  /** What {@link guardTimeout} needs: a KILL QUERY from a side connection, and a way to give up. */
+  private readonly timeoutEnv: TimeoutEnv
 
   constructor(options: ResolvedAliasOptions, classify: (error: unknown) => ErrorClass) {
     this.options = options
@@ -127,6 +144,11 @@ export class AliasPool {
     this.classify = classify
     this.pool = mysql.createPool({ ...options.pool })
     this.pool.on('connection', (conn) => this.adopt(conn as PoolConnection))
+    this.timeoutEnv = {
+      killQuery: (threadId) => this.home.runInAsyncScope(() => killOnServer(this.options.pool, [threadId], 'QUERY')),
+      destroy: (conn) => this.destroy(conn, 'timeout'),
+      graceMs: options.pingTimeoutMs,
+    }
   }
 
   private get logger(): Logger | undefined {
@@ -137,11 +159,15 @@ export class AliasPool {
   private adopt(conn: PoolConnection): void {
     const now = Date.now()
     const { maxAgeMs } = this.options
+    const session = new SessionState()
+    tapSessionState(conn, session)
     this.meta.set(conn, {
       createdAt: now,
       lastUsedAt: now,
       maxAgeMs: maxAgeMs > 0 ? Math.floor(maxAgeMs * (1 - Math.random() * AGE_JITTER)) : 0,
       idleLimitMs: undefined,
+      session,
+      baseline: undefined,
       epoch: this.epoch,
       leased: false,
     })
@@ -313,13 +339,17 @@ export class AliasPool {
     return true
   }
 
-  /** A new connection: read the server's idle limit for this session (it also proves the connection works). */
+  /**
+   * A new connection: read the server's idle limit and the handshake's session settings, and turn on
+   * session-state tracking (it also proves the connection works).
+   */
   private async readIdleLimit(conn: PoolConnection, m: Meta, deadline: number): Promise<boolean> {
     const timeoutMs = Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now()))
     try {
-      const [rows] = await this.exec(conn, 'query', 'SELECT @@session.wait_timeout AS w', undefined, timeoutMs)
-      const w = Number((rows as Array<{ w: unknown }>)[0]?.w)
-      m.idleLimitMs = idleLimitFromWaitTimeout(w) ?? 0
+      m.baseline = await prepareSession(this.exec, conn, timeoutMs)
+      m.idleLimitMs = idleLimitFromWaitTimeout(m.baseline.waitTimeoutSeconds) ?? 0
+      // Our own SET raised the state-changed flag: the session is the baseline.
+      m.session.dirty = false
       m.lastUsedAt = Date.now()
       return true
     } catch (err) {
@@ -348,23 +378,18 @@ export class AliasPool {
 
   /**
    * Runs one statement on `conn` and calls `done` with mysql2's `(err, rows, fields)`. With a
-   * timeout, an expired statement destroys the connection (mysql2's own `timeout` leaves it
-   * wedged) and fails with `ERR_LIFESPAN_QUERY_TIMEOUT`; a later reply is then ignored.
+   * timeout, an expired statement is stopped on the server (see query-timeout.ts).
    */
   send(conn: PoolConnection, method: 'query' | 'execute', sql: unknown, values: unknown, done: StatementCallback, timeoutMs = this.options.queryTimeoutMs): void {
-    let callback = done
-    if (timeoutMs > 0) {
-      let settled = false
-      const timer = setTimeout(() => {
-        settled = true
-        this.destroy(conn, 'timeout')
-        done(new LifespanError(`Statement exceeded queryTimeoutMs (${timeoutMs} ms); its connection was destroyed.`, { code: ErrorCodes.QUERY_TIMEOUT }))
-      }, timeoutMs)
-      callback = (err, rows, fields) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        done(err, rows, fields)
+    const callback = timeoutMs > 0 ? guardTimeout(conn, sql, timeoutMs, this.timeoutEnv, done) : done
+    const text = typeof sql === 'string' ? sql : sqlText(sql)
+    if (text !== undefined) {
+      const unseen = touchesSessionUnseen(text)
+      const schema = changesSchema(text)
+      const m = unseen || schema ? this.meta.get(conn) : undefined
+      if (m) {
+        m.session.dirty = true
+        if (schema) m.session.schemaChanged = true
       }
     }
     try {
@@ -377,8 +402,22 @@ export class AliasPool {
   }
 
   /** {@link AliasPool.send} as a promise of `[rows, fields]`. */
-  exec(conn: PoolConnection, method: 'query' | 'execute', sql: unknown, values: unknown, timeoutMs = this.options.queryTimeoutMs): Promise<[unknown, unknown]> {
-    return new Promise((resolve, reject) => this.send(conn, method, sql, values, (err, rows, fields) => (err ? reject(err) : resolve([rows, fields])), timeoutMs))
+  exec = (conn: PoolConnection, method: 'query' | 'execute', sql: unknown, values: unknown, timeoutMs = this.options.queryTimeoutMs): Promise<[unknown, unknown]> =>
+    new Promise((resolve, reject) => this.send(conn, method, sql, values, (err, rows, fields) => (err ? reject(err) : resolve([rows, fields])), timeoutMs))
+
+  /** Whether the server's last reply on `conn` said it is inside a transaction (or autocommit is off). */
+  inTransaction(conn: PoolConnection): boolean {
+    return this.meta.get(conn)?.session.inTransaction === true
+  }
+
+  /** What the server's replies say about `conn`'s session (live: it changes with every reply). */
+  session(conn: PoolConnection): SessionState | undefined {
+    return this.meta.get(conn)?.session
+  }
+
+  /** Whether `conn` is still one of this pool's open connections (not destroyed, not closed by the server). */
+  owns(conn: PoolConnection): boolean {
+    return this.open.has(conn)
   }
 
   private markLeased(conn: PoolConnection): void {
@@ -401,13 +440,49 @@ export class AliasPool {
     return [...this.open].filter((conn) => this.meta.get(conn)?.leased === true)
   }
 
-  /** Returns a healthy connection to the pool. */
+  /**
+   * Returns a healthy connection to the pool, clean: a transaction left open is rolled back, a
+   * changed session is reset to its baseline first (the connection stays leased meanwhile). A clean
+   * connection goes back at once, with no round trip.
+   */
   release(conn: PoolConnection): void {
+    const m = this.meta.get(conn)
+    if (!m?.leased) return
+    if (!this.closed && this.open.has(conn) && needsCleaning(m)) {
+      this.clean(conn, m).then(
+        () => this.giveBack(conn),
+        (err: unknown) => {
+          log(this.logger, 'debug', { alias: this.alias, err: describe(err) }, 'could not clean a connection; destroyed')
+          this.destroy(conn, 'reset')
+        },
+      )
+      return
+    }
+    this.giveBack(conn)
+  }
+
+  private giveBack(conn: PoolConnection): void {
     const m = this.unlease(conn)
     if (!m) return
     m.lastUsedAt = Date.now()
     if (this.closed || !this.open.has(conn)) return
     conn.release()
+  }
+
+  private async clean(conn: PoolConnection, m: Meta): Promise<void> {
+    // A ROLLBACK of a large transaction takes a while; past this the server rolls back on disconnect.
+    const timeoutMs = Math.max(5_000, 5 * this.options.pingTimeoutMs)
+    const baseline = m.baseline as SessionBaseline
+    if (m.session.dirty || !baseline.tracked) {
+      this.counters.resets++
+      await resetSession(this.exec, conn, baseline, m.session.schemaChanged, timeoutMs)
+    } else {
+      this.counters.rollbacks++
+      await rollbackSession(this.exec, conn, timeoutMs)
+    }
+    if (m.session.inTransaction) throw new LifespanError('still inside a transaction after cleaning', { code: ErrorCodes.DRIVER_ERROR })
+    m.session.dirty = false
+    m.session.schemaChanged = false
   }
 
   /** Destroys a connection (socket closed, slot freed for the next waiter). Safe to call twice. */
@@ -484,8 +559,16 @@ export class AliasPool {
       pingFailures: c.pingFailures,
       retries: c.retries,
       acquireTimeouts: c.acquireTimeouts,
+      rollbacks: c.rollbacks,
+      resets: c.resets,
     }
   }
+}
+
+/** A connection goes back to the pool only outside a transaction and with its baseline session. */
+function needsCleaning(m: Meta): boolean {
+  if (m.baseline === undefined) return false
+  return m.session.inTransaction || m.session.dirty || !m.baseline.tracked
 }
 
 function threadIds(connections: Iterable<PoolConnection>): number[] {

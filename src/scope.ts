@@ -7,10 +7,9 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { PoolConnection } from 'mysql2'
-import { ErrorCodes, LifespanError } from './errors.js'
+import { ErrorCodes, LifespanError, TransactionLostError } from './errors.js'
 import { log } from './log.js'
 import type { AliasPool, ConnectionCallback, DestroyReason } from './pool.js'
-import type { Transaction } from './transaction.js'
 
 /** The kind of a scope: the unit of work it stands for. */
 export type ScopeKind = 'startup' | 'task' | 'shutdown'
@@ -25,16 +24,22 @@ export interface ScopeInfo {
   readonly startedAt: number
 }
 
+/** @internal A `transaction()` open in an async context: `db()` of its alias sends statements to it. */
+export interface ScopeTransaction {
+  run(method: 'query' | 'execute', sql: unknown, values: unknown): Promise<[unknown, unknown]>
+}
+
 /** @internal What the AsyncLocalStorage holds: the scope, plus the transactions open in this async context. */
 export interface Context {
   readonly frame: Frame
-  readonly txs: ReadonlyMap<string, Transaction> | undefined
+  readonly txs: ReadonlyMap<string, ScopeTransaction> | undefined
 }
 
 /** @internal */
 export const storage = new AsyncLocalStorage<Context>()
 
 let nextId = 1
+let nextSide = 1
 
 /** @internal A connection leased to a scope for one alias. */
 export class Lease {
@@ -54,6 +59,14 @@ export class Lease {
   private endPending = false
   /** {@link Lease.end} was called: the lease takes no connection back. */
   private ended = false
+  /**
+   * Set when the connection died inside a transaction the scope opened with SQL: until the scope
+   * sends ROLLBACK, its statements on this alias are refused (see statement.ts), so nothing of the
+   * lost transaction can autocommit on another connection.
+   */
+  lost: TransactionLostError | undefined
+  /** The statement after which the connection was first seen inside a transaction (for the warning at release). */
+  openedBy: string | undefined
 
   constructor(pool: AliasPool, frame: Frame) {
     this.pool = pool
@@ -70,6 +83,7 @@ export class Lease {
       return
     }
     if (this.frame.interruption) return done(this.frame.interruption)
+    if (this.lost) return done(this.lost)
     if (this.conn) return done(null, this.conn)
     if (this.waiter) {
       ;(this.moreWaiters ??= []).push(done)
@@ -99,6 +113,17 @@ export class Lease {
   /** {@link Lease.withConnection} as a promise (transactions). */
   connection(): Promise<PoolConnection> {
     return new Promise((resolve, reject) => this.withConnection((err, conn) => (conn ? resolve(conn) : reject(err))))
+  }
+
+  /** The connection died inside a transaction opened with SQL: refuse the scope's statements until ROLLBACK. */
+  markLost(cause: unknown): void {
+    this.lost ??= new TransactionLostError(this.pool.alias, cause)
+    this.openedBy = undefined
+  }
+
+  /** The scope acknowledged the lost transaction (ROLLBACK or COMMIT). */
+  clearLost(): void {
+    this.lost = undefined
   }
 
   /** Gives up `conn` after it broke; the next statement gets a fresh connection. */
@@ -175,7 +200,18 @@ export class Lease {
     this.endPending = false
     const conn = this.conn
     this.conn = undefined
-    if (conn) this.pool.release(conn)
+    this.lost = undefined
+    if (!conn) return
+    if (this.pool.inTransaction(conn)) {
+      log(
+        this.pool.options.logger,
+        'warn',
+        { alias: this.pool.alias, scopeId: this.frame.id, kind: this.frame.kind, openedBy: this.openedBy, stack: this.frame.stack },
+        `A scope ended inside a transaction on "${this.pool.alias}"; it was rolled back (COMMIT or ROLLBACK before the scope ends)`,
+      )
+    }
+    this.openedBy = undefined
+    this.pool.release(conn)
   }
 
   private watchForLeak(): void {
@@ -251,6 +287,21 @@ export class Frame implements ScopeInfo, Context {
       leases.set(pool.alias, lease)
     }
     return lease
+  }
+
+  /**
+   * @internal A second lease of `pool`'s alias, ended with the scope like the first: a tool's own
+   * transaction (src/compat) keeps its connection there while the scope's other statements use
+   * the alias's lease. `drop` forgets it once the transaction gave its connection back.
+   */
+  sideLease(pool: AliasPool): { lease: Lease; drop: () => void } {
+    // The alias's own lease first: close() starts from the first lease.
+    this.lease(pool)
+    const lease = new Lease(pool, this)
+    const key = `${pool.alias}\u0000${nextSide++}`
+    const leases = (this.leases ??= new Map())
+    leases.set(key, lease)
+    return { lease, drop: () => void leases.delete(key) }
   }
 
   /** Stops the scope: its promise rejects with `error` (its connections destroyed); later statements in it reject too. */

@@ -10,7 +10,8 @@ import { type ErrorClass, isConnectionBroken } from './classify.js'
 import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanError, withCode } from './errors.js'
 import type { AliasPool } from './pool.js'
 import { retrying } from './retry.js'
-import { type Context, type Lease, storage } from './scope.js'
+import { type Context, type Lease, type ScopeTransaction, storage } from './scope.js'
+import type { Method } from './statement.js'
 
 /** Options of `transaction()`. */
 export interface TransactionOptions {
@@ -48,14 +49,11 @@ interface StatementOptionsLike {
   idempotent?: boolean
 }
 
-/** @internal */
-export type Method = 'query' | 'execute'
-
 /**
  * A handle on an open transaction, passed to the `transaction()` callback.
  * Using it after the transaction ended throws `ERR_LIFESPAN_TRANSACTION_CLOSED`.
  */
-export class Transaction implements Queryable {
+export class Transaction implements Queryable, ScopeTransaction {
   #pool: AliasPool
   #conn: PoolConnection
   #classify: (error: unknown) => ErrorClass

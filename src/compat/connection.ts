@@ -1,39 +1,41 @@
 /**
  * @module
  * The connection a facade hands to a tool: mysql2's callback `PoolConnection` surface over a
- * scope's lease. Plain statements take the statement path of `db(alias)` (validation, the stall
- * bound, read re-runs outside transactions). A transaction the tool opens with SQL gets the
- * connection to itself until it ends: the scope's other statements use another connection
- * meanwhile, and a connection lost inside it fails the transaction instead of re-running anything.
+ * scope's lease. Statements take the statement path `db(alias)` takes (src/statement.ts):
+ * validation on entry, the stall bound, read re-runs only outside transactions, the lost-transaction
+ * rule. A transaction the tool opens gets a connection to itself until it ends (a side lease of the
+ * scope): the scope's other statements never run inside it; they use the alias's lease meanwhile.
  */
 import { AsyncResource } from 'node:async_hooks'
 import { EventEmitter } from 'node:events'
 import mysql from 'mysql2'
 import type { PoolConnection } from 'mysql2'
 import { isConnectionBroken } from '../classify.js'
-import { CommitOutcomeUnknownError, ErrorCodes, LifespanError, withCode } from '../errors.js'
-import { killConnections } from '../kill.js'
+import { ErrorCodes, LifespanError } from '../errors.js'
+import { killOnServer } from '../kill.js'
 import { isReadStatement, sqlText } from '../retry.js'
 import { type Context, type Lease, storage } from '../scope.js'
-import { type Callback, type CompatHost, inTransaction, isCommit, isRollback, opensTransaction } from './host.js'
-import { FacadeQuery } from './query.js'
-import { adjustReply, applySettings, type ToolSettings } from './settings.js'
-import { ensureSetup, isSessionSetup } from './session-setup.js'
+import { type Method, runStatement } from '../statement.js'
+import { type Callback, type CompatHost, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
+import { FacadeQuery, type RealQuery } from './query.js'
+import { ensureSetup, isSessionSetup } from './session-setup.js'
+import { adjustReply, applySettings, type ToolSettings } from './settings.js'
 
-type Method = 'query' | 'execute'
-/** Called with a connection to run on, and `finish` to call once when the statement ended. */
-type Borrow = (err: unknown, conn?: PoolConnection, finish?: (err?: unknown) => void) => void
-
-/** A tool's transaction: the connection it owns, taken out of its scope's lease. */
+/** A tool's transaction: its connection, kept on a side lease of the scope. */
 interface Pin {
-  conn: PoolConnection
   lease: Lease
+  /** The scope's lease of the alias, where the connection goes back when the transaction ends. */
+  home: Lease
+  drop: () => void
   /** Ends the scope opened for this transaction (outside any scope). */
   endScope: (() => void) | undefined
 }
 
-/** What `ROLLBACK` of a lost transaction resolves with: an OK packet, as mysql2 gives. */
+/** Runs with a live scope context; `done` ends the implicit scope opened for it, if one was. */
+type InScope = (context: Context, done: () => void) => void
+
+/** What a session-setup statement resolves with: an OK packet, as mysql2 gives. */
 const OK_REPLY = Object.freeze({ fieldCount: 0, affectedRows: 0, insertId: 0, info: '', serverStatus: 2, warningStatus: 0, changedRows: 0 })
 
 /** The running scope, unless it has ended. */
@@ -50,16 +52,17 @@ function liveContext(): Context | undefined {
 export class FacadeConnection extends EventEmitter {
   readonly #host: CompatHost
   readonly #settings: ToolSettings
+  readonly #driverMode: boolean
   #context: Context | undefined
   #endImplicit: (() => void) | undefined
   #pin: Pin | undefined
-  #lost: LifespanError | undefined
   #pending = 0
   #whenIdle: Array<() => void> = []
   #released = false
   /** Driver connections: the tool's per-connection setup, applied to each connection it borrows. */
   #setup: string | undefined
-  readonly #driverMode: boolean
+  /** @internal Driver connections: settles once the lifespan is up (or refused). */
+  ready: Promise<void> = Promise.resolve()
   /** Fields Sequelize's pool reads to validate a connection it keeps. */
   _fatalError: unknown = null
   _protocolError: unknown = null
@@ -67,53 +70,39 @@ export class FacadeConnection extends EventEmitter {
   readonly stream = { destroyed: false }
   /** The tool's options, as mysql2 keeps them (some tools read `config`). */
   readonly config: Record<string, unknown>
+  /** mysql2's escaping helpers (the alias's defaults). */
+  readonly escape = mysql.escape
+  readonly escapeId = mysql.escapeId
+  readonly format = mysql.format
 
   /** @internal */
   constructor(host: CompatHost, settings: ToolSettings, config: Record<string, unknown> = {}, driverMode = false) {
     super()
-    this.#driverMode = driverMode
     this.#host = host
     this.#settings = settings
     this.config = config
+    this.#driverMode = driverMode
   }
 
   /** @internal Pool mode: binds to the running scope (or an implicit one held until `release()`) and validates its connection. */
   open(done: (err: unknown) => void): void {
     const reply = AsyncResource.bind(done)
-    const context = liveContext()
-    if (context) {
-      this.#context = context
-      return context.frame.lease(this.#host.pool).withConnection((err) => reply(err ?? null))
-    }
-    const refused = this.#strictRefusal()
-    if (refused) return process.nextTick(reply, refused)
-    let started = false
-    this.#host
-      .scope(
-        () =>
-          new Promise<void>((end) => {
-            started = true
-            const implicit = storage.getStore() as Context
-            implicit.frame.lease(this.#host.pool).withConnection((err) => {
-              if (err) {
-                end()
-                return reply(err)
-              }
-              this.#context = implicit
-              this.#endImplicit = end
-              reply(null)
-            })
-          }),
-      )
-      .catch((err: unknown) => {
-        if (!started) reply(err)
-      })
+    this.#inScope(
+      (context, end) =>
+        context.frame.lease(this.#host.pool).withConnection((err) => {
+          if (err) {
+            end()
+            return reply(err)
+          }
+          this.#context = context
+          this.#endImplicit = end
+          reply(null)
+        }),
+      reply,
+    )
   }
 
-  /** @internal Driver connections: settles once the lifespan is up (or refused). */
-  ready: Promise<void> = Promise.resolve()
-
-  /** mysql2's `connect(cb)`: calls back once the lifespan is up. Connections are the alias's; nothing is opened for this one. */
+  /** mysql2's `connect(cb)`: calls back once the lifespan is up. Connections are the alias's; none is opened for this one. */
   connect(cb?: (err: unknown) => void): void {
     this.ready.then(
       () => cb?.(null),
@@ -123,7 +112,7 @@ export class FacadeConnection extends EventEmitter {
 
   /** Server thread id of the connection statements run on right now (`KILL QUERY` targets it); null before one is bound. */
   get threadId(): number | null {
-    const conn = this.#pin?.conn ?? this.#lease()?.current
+    const conn = this.#pin?.lease.current ?? this.#liveContext()?.frame.lease(this.#host.pool).current
     return conn?.threadId ?? null
   }
 
@@ -158,43 +147,38 @@ export class FacadeConnection extends EventEmitter {
   pause(): void {}
   resume(): void {}
 
-  /** mysql2's escaping helpers (the alias's defaults). */
-  readonly escape = mysql.escape
-  readonly escapeId = mysql.escapeId
-  readonly format = mysql.format
-
   /** The mysql2/promise form of this connection. */
   promise(): PromiseConnection {
     return new PromiseConnection(this)
   }
 
   /**
-   * Gives the connection back once its statements settled (a transaction left open is rolled back
-   * first). Outside a scope this ends the implicit scope; inside one, the scope keeps its connection.
+   * Gives the connection back once its statements settled. A transaction the tool left open is
+   * rolled back by the scope's release (and logged). Outside a scope this ends the implicit scope.
    */
   release(): void {
     if (this.#released) return
     this.#released = true
     this.emit('release')
-    this.#idle(() => this.#rollbackAbandoned(() => {
-      this.#lost = undefined
+    this.#idle(() => {
+      const pin = this.#pin
+      if (pin) this.#endPin(pin, true)
       const end = this.#endImplicit
       this.#endImplicit = undefined
       this.#context = undefined
       end?.()
-    }))
+    })
   }
 
   /**
-   * A tool gives the connection up (after a timeout, or an error it does not trust): a statement still
-   * running is stopped server-side (`KILL QUERY` from a side connection with the alias's settings),
-   * then the connection is released. The scope's connection stays valid: KILL QUERY keeps the session.
+   * A tool gives the connection up (after its timeout, or an error it does not trust): a statement
+   * still running is stopped on the server (`KILL QUERY` from a side connection with the alias's
+   * settings), then the connection is released. KILL QUERY keeps the session: the scope's
+   * connection stays valid.
    */
   destroy(): void {
-    const conn = this.#pin?.conn ?? this.#lease()?.current
-    if (conn && this.#pending > 0 && typeof conn.threadId === 'number') {
-      void killConnections(this.#host.pool.options.pool, [conn.threadId], 'QUERY')
-    }
+    const threadId = this.threadId
+    if (threadId !== null && this.#pending > 0) void killOnServer(this.#host.pool.options.pool, [threadId], 'QUERY')
     this.release()
   }
 
@@ -206,18 +190,34 @@ export class FacadeConnection extends EventEmitter {
     if (cb) this.#idle(() => cb(null))
   }
 
-  #lease(): Lease | undefined {
-    const context = this.#context && !this.#context.frame.closed ? this.#context : liveContext()
-    return context?.frame.lease(this.#host.pool)
+  #liveContext(): Context | undefined {
+    return this.#context && !this.#context.frame.closed ? this.#context : liveContext()
   }
 
-  #strictRefusal(): unknown {
+  /**
+   * Calls `fn` with a live scope: this connection's, the running one, or (outside any scope, like
+   * `db()`) an implicit scope that lasts until `fn` calls `done`. Strict mode refuses the last.
+   */
+  #inScope(fn: InScope, fail: (err: unknown) => void): void {
+    const context = this.#liveContext()
+    if (context) return fn(context, noop)
     try {
       this.#host.db()
-      return undefined
     } catch (err) {
-      return err
+      return process.nextTick(fail, err)
     }
+    let started = false
+    this.#host
+      .scope(
+        () =>
+          new Promise<void>((end) => {
+            started = true
+            fn(storage.getStore() as Context, end)
+          }),
+      )
+      .catch((err: unknown) => {
+        if (!started) fail(err)
+      })
   }
 
   #dispatch(method: Method, sql: unknown, values: unknown, cb: Callback | undefined): FacadeQuery {
@@ -241,273 +241,156 @@ export class FacadeConnection extends EventEmitter {
 
   #statement(method: Method, sql: unknown, values: unknown, cb: Callback): void {
     const text = sqlText(sql)
-    if (this.#lost) return this.#whileLost(text, cb)
-    if (this.#pin) return this.#onPin(this.#pin, method, sql, values, text, cb)
-    if (this.#driverMode && isSessionSetup(text)) {
+    if (this.#driverMode && !this.#pin && isSessionSetup(text)) {
       this.#setup = text
       return process.nextTick(cb, null, { ...OK_REPLY }, undefined)
     }
-    if (opensTransaction(text)) return this.#pinThen((err) => (err ? cb(err) : this.#statement(method, sql, values, cb)))
-    if (this.#setup !== undefined) return this.#withSetup(method, sql, values, cb, true)
-    const context = this.#context && !this.#context.frame.closed ? this.#context : undefined
     this.#pending++
-    const run = (): Promise<[unknown, unknown]> => this.#host.db()[method](sql as string, values)
-    let result: Promise<[unknown, unknown]>
-    try {
-      result = context ? storage.run(context, run) : run()
-    } catch (err) {
-      result = Promise.reject(err)
+    const reply: Callback = (err, rows, fields) => {
+      this.#settled()
+      if (!err) adjustReply(this.#settings, rows)
+      cb(err, rows, fields)
     }
-    result.then(
-      ([rows, fields]) => {
-        this.#settled()
-        this.#adoptTransaction(rows, context ?? liveContext())
-        adjustReply(this.#settings, rows)
-        cb(null, rows, fields)
-      },
-      (err: unknown) => {
-        this.#settled()
+    const pin = this.#pin
+    if (pin) return this.#onPin(pin, method, sql, values, reply)
+    // The server's status flags decide whether the tool opened a transaction (see #adopt). The
+    // statements that open one are also known by their first word: those take the connection for
+    // the tool before they are sent, so no statement of the scope queues up behind them.
+    if (opensTransaction(text)) {
+      return this.#pinThen((err) => {
+        const taken = this.#pin
+        if (err || !taken) return reply(err)
+        this.#onPin(taken, method, sql, values, reply)
+      })
+    }
+    this.#inScope((context, done) => this.#onScope(context, method, sql, values, true, (err, rows, fields) => {
+      done()
+      reply(err, rows, fields)
+    }), reply)
+  }
+
+  /** A statement on the scope's connection. With a per-connection setup, reads are re-run here: a fresh connection needs the setup too. */
+  #onScope(context: Context, method: Method, sql: unknown, values: unknown, first: boolean, cb: Callback): void {
+    const lease = context.frame.lease(this.#host.pool)
+    const { classify } = this.#host
+    const setup = this.#setup
+    const run = (): void =>
+      runStatement(lease, classify, { method, sql, values, options: setup === undefined ? undefined : { idempotent: false } }, (err, rows, fields) => {
+        if (!err) {
+          this.#adopt(context, lease)
+          return cb(null, rows, fields)
+        }
+        if (setup !== undefined && first && classify(err) === 'disconnect' && isReadStatement(sql)) return this.#onScope(context, method, sql, values, false, cb)
         cb(err)
-      },
-    )
+      })
+    if (setup === undefined) return run()
+    lease.withConnection((err, conn) => (conn ? ensureSetup(this.#host.pool, conn, setup, (e) => (e ? cb(e) : run())) : cb(err)))
+  }
+
+  /** The server says the scope's connection is now in a transaction a statement of this tool opened: the tool owns it from here. */
+  #adopt(context: Context, lease: Lease): void {
+    const conn = lease.current
+    if (this.#pin || !conn || !this.#host.pool.inTransaction(conn)) return
+    const side = context.frame.sideLease(this.#host.pool)
+    lease.detach(conn)
+    side.lease.attach(conn)
+    this.#pin = { lease: side.lease, home: lease, drop: side.drop, endScope: undefined }
   }
 
   /**
-   * A statement of a driver connection with per-connection setup: the scope's connection is set up
-   * first. A read is re-run here, not by the statement path: a fresh connection needs the setup too.
+   * Takes a connection for a transaction the tool is opening, on a side lease of the running scope
+   * (or of a scope opened for it): the scope's other statements use the alias's lease meanwhile.
    */
-  #withSetup(method: Method, sql: unknown, values: unknown, cb: Callback, first: boolean): void {
-    const context = liveContext()
-    if (!context) {
-      const refused = this.#strictRefusal()
-      if (refused) return process.nextTick(cb, refused)
-      let started = false
-      this.#host
-        .scope(
-          () =>
-            new Promise<void>((end) => {
-              started = true
-              this.#withSetup(method, sql, values, (err, rows, fields) => {
-                end()
-                cb(err, rows, fields)
-              }, first)
-            }),
-        )
-        .catch((err: unknown) => {
-          if (!started) cb(err)
+  #pinThen(done: (err: unknown) => void): void {
+    const context = this.#liveContext()
+    if (context?.txs?.has(this.#host.alias)) {
+      return process.nextTick(done, new LifespanError(
+        `A transaction on "${this.#host.alias}" is already open in this context (db().transaction()); the tool cannot open another on it.`,
+        { code: ErrorCodes.NESTED_TRANSACTION },
+      ))
+    }
+    this.#inScope((scope, end) => {
+      const home = scope.frame.lease(this.#host.pool)
+      home.withConnection((err, conn) => {
+        if (!conn) {
+          end()
+          return done(err)
+        }
+        const side = scope.frame.sideLease(this.#host.pool)
+        home.detach(conn)
+        side.lease.attach(conn)
+        const pin: Pin = { lease: side.lease, home, drop: side.drop, endScope: end === noop ? undefined : end }
+        this.#pin = pin
+        ensureSetup(this.#host.pool, conn, this.#setup, (e) => {
+          // Nothing of the transaction ran yet: the connection simply goes back.
+          if (e) this.#endPin(pin, false)
+          done(e)
         })
-      return
-    }
-    this.#pending++
-    const settle = (err: unknown, rows?: unknown, fields?: unknown): void => {
-      this.#settled()
-      if (!err) {
-        adjustReply(this.#settings, rows)
-        return cb(null, rows, fields)
-      }
-      if (first && this.#host.classify(err) === 'disconnect' && isReadStatement(sql)) return this.#withSetup(method, sql, values, cb, false)
-      cb(err)
-    }
-    context.frame.lease(this.#host.pool).withConnection((err, conn) => {
-      if (!conn) return settle(err)
-      ensureSetup(this.#host.pool, conn, this.#setup, (e) => {
-        if (e) return settle(e)
-        storage
-          .run(context, () => this.#host.db()[method](sql as string, values, { idempotent: false }))
-          .then(([rows, fields]) => settle(null, rows, fields), (error: unknown) => settle(error))
       })
+    }, done)
+  }
+
+  /** A statement of the tool's transaction, on its side lease: the statement path's rules hold (no re-run in a transaction, a lost transaction refuses until ROLLBACK). */
+  #onPin(pin: Pin, method: Method, sql: unknown, values: unknown, cb: Callback): void {
+    runStatement(pin.lease, this.#host.classify, { method, sql, values, options: undefined }, (err, rows, fields) => {
+      const conn = pin.lease.current
+      // Over: committed or rolled back (the server says so), or its connection gone and the loss acknowledged.
+      if (!pin.lease.lost && (!conn || !this.#host.pool.inTransaction(conn))) this.#endPin(pin, false)
+      cb(err, rows, fields)
     })
+  }
+
+  /** The transaction ended: its connection goes back to the scope's lease (or to the pool when the scope holds another). */
+  #endPin(pin: Pin, abandoned: boolean): void {
+    if (this.#pin !== pin) return
+    this.#pin = undefined
+    const conn = pin.lease.current
+    if (conn && !abandoned && !this.#host.pool.inTransaction(conn)) {
+      pin.lease.detach(conn)
+      if (!pin.home.attach(conn)) this.#host.pool.release(conn)
+    }
+    // Anything left (a transaction the tool abandoned) is rolled back by the lease's release.
+    void pin.lease.end()
+    pin.drop()
+    pin.endScope?.()
   }
 
   /** Rows and no-callback statements: the connection is borrowed for the statement's whole life. */
   #stream(query: FacadeQuery, method: Method, sql: unknown, values: unknown): void {
     this.#pending++
-    this.#borrow((err, conn, finish) => {
-      if (!conn || !finish) {
-        this.#settled()
-        return query.fail(err)
-      }
-      const done = (e?: unknown): void => {
-        finish(e)
-        this.#settled()
-      }
-      try {
-        const run = conn[method] as (sql: unknown, values: unknown) => import('./query.js').RealQuery
-        query.bind(run.call(conn, sql, values), conn, done)
-      } catch (e) {
-        done(e)
-        query.fail(e)
-      }
-    })
-  }
-
-  /** A connection for one streamed statement: the tool's transaction's, the scope's, or an implicit scope's. */
-  #borrow(use: Borrow): void {
-    if (this.#lost) return use(this.#lost)
-    const pin = this.#pin
-    if (pin) {
-      return use(null, pin.conn, (err) => {
-        if (err !== undefined && this.#broken(err)) this.#loseTransaction(pin, err)
-      })
+    const fail = (err: unknown): void => {
+      this.#settled()
+      query.fail(err)
     }
-    const context = this.#context && !this.#context.frame.closed ? this.#context : liveContext()
-    if (context) return this.#borrowFrom(context.frame.lease(this.#host.pool), undefined, use)
-    const refused = this.#strictRefusal()
-    if (refused) return use(refused)
-    let started = false
-    this.#host
-      .scope(
-        () =>
-          new Promise<void>((end) => {
-            started = true
-            this.#borrowFrom((storage.getStore() as Context).frame.lease(this.#host.pool), end, use)
-          }),
-      )
-      .catch((err: unknown) => {
-        if (!started) use(err)
-      })
-  }
-
-  #borrowFrom(lease: Lease, end: (() => void) | undefined, use: Borrow): void {
-    lease.withConnection((err, conn) => {
-      if (!conn) {
-        end?.()
-        return use(err)
-      }
-      lease.hold()
-      use(null, conn, (e) => {
-        lease.unhold()
-        if (e !== undefined && this.#broken(e)) {
-          lease.discard(conn, 'broken')
-          this.#host.pool.suspectAll()
-        }
-        end?.()
-      })
-    })
-  }
-
-  #broken(err: unknown): boolean {
-    return isConnectionBroken(this.#host.classify(err)) || (err as { code?: unknown } | null)?.code === ErrorCodes.QUERY_TIMEOUT
-  }
-
-  /**
-   * Takes a connection for a transaction the tool is opening: out of the running scope's lease (its
-   * other statements get another connection meanwhile), or from a scope opened for it.
-   */
-  #pinThen(done: (err: unknown) => void): void {
-    const take = (lease: Lease, endScope: (() => void) | undefined): void =>
+    const start = (lease: Lease, end: () => void): void =>
       lease.withConnection((err, conn) => {
         if (!conn) {
-          endScope?.()
-          return done(err)
+          end()
+          return fail(err)
         }
-        lease.detach(conn)
-        this.#pin = { conn, lease, endScope }
-        ensureSetup(this.#host.pool, conn, this.#setup, (e) => {
-          // Nothing of the transaction ran yet: give the connection up, no transaction is lost.
-          if (e && this.#pin) this.#dropPin(this.#pin)
-          done(e)
-        })
-      })
-    const context = this.#context && !this.#context.frame.closed ? this.#context : liveContext()
-    if (context?.txs?.has(this.#host.alias)) {
-      return done(new LifespanError(`A transaction on "${this.#host.alias}" is already open in this context (db().transaction()); the tool cannot open another on it.`, { code: ErrorCodes.NESTED_TRANSACTION }))
-    }
-    if (context) return take(context.frame.lease(this.#host.pool), undefined)
-    const refused = this.#strictRefusal()
-    if (refused) return done(refused)
-    const reply = AsyncResource.bind(done)
-    let started = false
-    this.#host
-      .scope(
-        () =>
-          new Promise<void>((end) => {
-            started = true
-            take((storage.getStore() as Context).frame.lease(this.#host.pool), end)
-          }),
-      )
-      .catch((err: unknown) => {
-        if (!started) reply(err)
-      })
-  }
-
-  /** A reply said the session is in a transaction that no hint saw coming: the tool owns the connection from here. */
-  #adoptTransaction(rows: unknown, context: Context | undefined): void {
-    if (this.#pin || !context || inTransaction(rows) !== true) return
-    const lease = context.frame.lease(this.#host.pool)
-    const conn = lease.current
-    if (!conn) return
-    lease.detach(conn)
-    this.#pin = { conn, lease, endScope: undefined }
-  }
-
-  /** A statement of the tool's transaction: never re-run, and a lost connection loses the transaction. */
-  #onPin(pin: Pin, method: Method, sql: unknown, values: unknown, text: string | undefined, cb: Callback): void {
-    this.#pending++
-    this.#host.pool.send(pin.conn, method, sql, values, (err, rows, fields) => {
-      this.#settled()
-      if (err) {
-        const error = withCode(err, this.#host.classify(err))
-        if (!this.#broken(err)) return cb(error)
-        if (isCommit(text)) {
-          this.#dropPin(pin)
-          return cb(new CommitOutcomeUnknownError(error))
+        const inTransaction = this.#host.pool.inTransaction(conn)
+        lease.hold()
+        const finish = (e?: unknown): void => {
+          lease.unhold()
+          if (e !== undefined && isConnectionBroken(this.#host.classify(e))) {
+            lease.discard(conn, 'broken')
+            this.#host.pool.suspectAll()
+            if (inTransaction) lease.markLost(e)
+          }
+          end()
+          this.#settled()
         }
-        this.#loseTransaction(pin, error)
-        return cb(error)
-      }
-      if (inTransaction(rows) === false) this.#unpin(pin)
-      adjustReply(this.#settings, rows)
-      cb(null, rows, fields)
-    })
-  }
-
-  #loseTransaction(pin: Pin, cause: unknown): void {
-    if (this.#pin !== pin) return
-    this.#lost = new LifespanError(
-      `The connection of "${this.#host.alias}" was lost inside a transaction: nothing of it was committed. ` +
-        'Statements fail until ROLLBACK; start the transaction again.',
-      { code: ErrorCodes.TRANSACTION_LOST, cause },
-    )
-    this.#dropPin(pin)
-  }
-
-  #dropPin(pin: Pin): void {
-    if (this.#pin !== pin) return
-    this.#pin = undefined
-    this.#host.pool.destroy(pin.conn, 'broken')
-    this.#host.pool.suspectAll()
-    pin.endScope?.()
-  }
-
-  /** The transaction ended: the connection goes back to its scope (or to the pool when the scope has another). */
-  #unpin(pin: Pin): void {
-    if (this.#pin !== pin) return
-    this.#pin = undefined
-    if (!pin.lease.attach(pin.conn)) this.#host.pool.release(pin.conn)
-    pin.endScope?.()
-  }
-
-  /** After a lost transaction: ROLLBACK resolves, COMMIT rejects, everything else rejects. */
-  #whileLost(text: string | undefined, cb: Callback): void {
-    const lost = this.#lost
-    if (isRollback(text)) {
-      this.#lost = undefined
-      return process.nextTick(cb, null, { ...OK_REPLY }, undefined)
-    }
-    if (isCommit(text)) this.#lost = undefined
-    process.nextTick(cb, lost)
-  }
-
-  /** A tool released the connection inside its transaction: roll it back before anyone else gets it. */
-  #rollbackAbandoned(then: () => void): void {
+        try {
+          const run = conn[method] as (sql: unknown, values: unknown) => RealQuery
+          query.bind(run.call(conn, sql, values), conn, finish)
+        } catch (e) {
+          finish(e)
+          query.fail(e)
+        }
+      })
     const pin = this.#pin
-    if (!pin) return then()
-    this.#host.pool.send(pin.conn, 'query', 'ROLLBACK', undefined, (err) => {
-      if (err) this.#dropPin(pin)
-      else this.#unpin(pin)
-      then()
-    })
+    if (pin) return start(pin.lease, noop)
+    this.#inScope((context, end) => start(context.frame.lease(this.#host.pool), end), fail)
   }
 
   #settled(): void {
@@ -522,3 +405,5 @@ export class FacadeConnection extends EventEmitter {
     else this.#whenIdle.push(fn)
   }
 }
+
+function noop(): void {}

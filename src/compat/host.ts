@@ -22,38 +22,13 @@ export interface CompatHost {
 /** @internal mysql2's statement callback. */
 export type Callback = (err: unknown, rows?: unknown, fields?: unknown) => void
 
-/** Server status flags (MySQL protocol) carried by every OK packet. */
-const IN_TRANS = 0x0001
-const AUTOCOMMIT = 0x0002
-
-/**
- * @internal Whether an OK packet says the session is inside a transaction (or has autocommit off,
- * so the next statement opens one). `undefined` for replies without status (result sets).
- */
-export function inTransaction(reply: unknown): boolean | undefined {
-  const status = (reply as { serverStatus?: unknown } | null)?.serverStatus
-  if (typeof status !== 'number') return undefined
-  return (status & IN_TRANS) !== 0 || (status & AUTOCOMMIT) === 0
-}
-
-// TODO(connection state): the lead's per-connection state from the status flags replaces this
-// hint. It only decides *before* sending whether a statement opens a transaction, so the scope's
-// other statements are kept off that connection from the start; the flags of the reply decide after.
+// Whether a statement opened a transaction is read from the server's status flags after its reply
+// (AliasPool.inTransaction). The statements tools open transactions with are also recognised by their
+// first words, only to take the connection for the tool *before* sending them: a statement of the
+// scope sent meanwhile would otherwise queue behind BEGIN on the same connection and run inside it.
 const OPENS_TRANSACTION = /^\s*(?:begin\b|start\s+transaction\b|xa\s+(?:start|begin)\b|set\s+(?:@@)?(?:session\s+|local\s+)?autocommit\s*=\s*(?:0|off|false)\b)/i
-const ROLLBACK = /^\s*rollback\s*(?:work\s*)?;?\s*$/i
-const COMMIT = /^\s*commit\b/i
 
-/** @internal The SQL hint that a statement opens a transaction. */
+/** @internal The leading words of a statement that opens a transaction (a hint; the status flags decide). */
 export function opensTransaction(sql: string | undefined): boolean {
   return sql !== undefined && OPENS_TRANSACTION.test(sql)
-}
-
-/** @internal A whole-transaction `ROLLBACK` (not `ROLLBACK TO SAVEPOINT`). */
-export function isRollback(sql: string | undefined): boolean {
-  return sql !== undefined && ROLLBACK.test(sql)
-}
-
-/** @internal A `COMMIT`. */
-export function isCommit(sql: string | undefined): boolean {
-  return sql !== undefined && COMMIT.test(sql)
 }

@@ -17,15 +17,15 @@ export function isSessionSetup(sql: string | undefined): boolean {
 }
 
 /**
- * The setup last applied to each pooled connection.
- * TODO(connection state): forget a connection's entry when the pool resets its session (the reset
- * undoes SET); until the pool has such a reset, a session keeps what was set on it.
+ * The setup last applied to each pooled connection. It holds while the session is still marked
+ * changed: the pool resets a changed session when a scope gives it back (which undoes any SET)
+ * and clears the mark then.
  */
 const applied = new WeakMap<PoolConnection, string>()
 
 /** @internal Sends `setup` on `conn` unless it is already applied there, then calls `done`. */
 export function ensureSetup(pool: AliasPool, conn: PoolConnection, setup: string | undefined, done: (err: unknown) => void): void {
-  if (setup === undefined || applied.get(conn) === setup) return done(null)
+  if (setup === undefined || (applied.get(conn) === setup && pool.session(conn)?.dirty === true)) return done(null)
   pool.send(conn, 'query', setup, undefined, (err) => {
     if (!err) applied.set(conn, setup)
     done(err ?? null)

@@ -66,13 +66,27 @@ export interface FaultProxy {
    * that closed the idle session just as the query was sent. Resolves once the FIN is sent.
    */
   injectInteractionTimeout(match?: SqlMatcher): Promise<FaultedCommand>
+  /**
+   * Records every client command (after the handshake) from now on, until the returned function is
+   * called; it returns what was recorded. Counts round trips exactly: each command is one.
+   */
+  recordCommands(): () => RecordedCommand[]
   /** Delays every forwarded chunk, both directions, by `ms` (0 turns it off). Order is kept. */
   setLatency(ms: number): void
   /** Stops listening and destroys every socket; pending one-shot faults reject. */
   close(): Promise<void>
 }
 
+/** One client command seen by {@link FaultProxy.recordCommands}. */
+export interface RecordedCommand {
+  /** The command byte: 0x03 COM_QUERY, 0x0e COM_PING, 0x16/0x17 prepare/execute, 0x1f COM_RESET_CONNECTION, … */
+  code: number
+  /** The statement text for COM_QUERY and COM_STMT_PREPARE, else ''. */
+  sql: string
+}
+
 const COM_QUERY = 0x03
+const COM_STMT_PREPARE = 0x16
 const COM_STMT_EXECUTE = 0x17
 /** A payload of exactly this size means the command continues in the next packet. */
 const MAX_PAYLOAD = 0xff_ff_ff
@@ -250,6 +264,7 @@ class Proxy implements FaultProxy {
   readonly #target: { host: string; port: number }
   readonly #links = new Set<Link>()
   #rules: Rule[] = []
+  #recording: RecordedCommand[] | undefined
   #stalled = false
   #latencyMs = 0
   #closed: Promise<void> | undefined
@@ -286,6 +301,15 @@ class Proxy implements FaultProxy {
     for (const link of [...this.#links]) {
       link.failCut('the connection was reset')
       this.#teardown(link, 'reset')
+    }
+  }
+
+  recordCommands(): () => RecordedCommand[] {
+    const recording: RecordedCommand[] = []
+    this.#recording = recording
+    return () => {
+      if (this.#recording === recording) this.#recording = undefined
+      return recording
     }
   }
 
@@ -450,6 +474,11 @@ class Proxy implements FaultProxy {
 
   /** Handles one whole client command: forwarded untouched unless an armed fault matches it. */
   #command(link: Link, message: PendingMessage, lastSequenceId: number): void {
+    if (this.#recording) {
+      const payload = message.payloads.length === 1 ? (message.payloads[0] ?? Buffer.alloc(0)) : Buffer.concat(message.payloads)
+      const code = payload[0] ?? -1
+      this.#recording.push({ code, sql: code === COM_QUERY || code === COM_STMT_PREPARE ? payload.subarray(1).toString('utf8') : '' })
+    }
     const bytes = message.packets.length === 1 ? (message.packets[0] ?? Buffer.alloc(0)) : Buffer.concat(message.packets)
     const rule = this.#takeRule(message)
     if (rule === undefined) {

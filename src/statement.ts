@@ -1,0 +1,120 @@
+/**
+ * @module
+ * The path of one statement on a scope's lease: get the validated connection, send, classify a
+ * failure, and re-run it on a fresh connection only when that cannot change the outcome. Shared
+ * by `db()` and the mysql2-compatible facades, so both keep the same promises.
+ *
+ * Whether a statement ran inside a transaction comes from the server's status flags (see
+ * connection-state.ts), never from the SQL: a statement that was in a transaction is never re-run
+ * elsewhere, and when its connection dies the transaction is lost for the scope (see
+ * {@link Lease.markLost}) so that nothing of it autocommits on another connection.
+ */
+import { type ErrorClass, isConnectionBroken } from './classify.js'
+import { CommitOutcomeUnknownError, ErrorCodes, withCode } from './errors.js'
+import type { SessionState } from './connection-state.js'
+import type { StatementCallback } from './pool.js'
+import { canRerun, retrying, sqlText, type StatementOptions } from './retry.js'
+import type { Lease } from './scope.js'
+
+const ER_LOCK_DEADLOCK = 1213
+
+/** @internal */
+export type Method = 'query' | 'execute'
+
+/** @internal One statement as the caller gave it. */
+export interface Statement {
+  readonly method: Method
+  readonly sql: unknown
+  readonly values: unknown
+  readonly options: StatementOptions | undefined
+}
+
+/**
+ * @internal Runs one statement on `lease` and calls `done` once with mysql2's `(err, rows, fields)`.
+ * Callbacks, not promises: this runs for every statement.
+ */
+export function runStatement(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, done: StatementCallback): void {
+  if (lease.lost) return settleLost(lease, statement.sql, done)
+  attempt(lease, classify, statement, true, done)
+}
+
+/**
+ * A statement after the scope's transaction was lost: ROLLBACK acknowledges it and resolves, as it
+ * would have on the server; COMMIT rejects with the loss (nothing was committed) and acknowledges it
+ * too; anything else rejects and leaves the scope refused.
+ */
+function settleLost(lease: Lease, sql: unknown, done: StatementCallback): void {
+  const lost = lease.lost
+  const end = transactionEnd(sql)
+  if (end !== undefined) lease.clearLost()
+  if (end === 'rollback') return done(null, { fieldCount: 0, affectedRows: 0, insertId: 0, info: '', serverStatus: 2, warningStatus: 0, changedRows: 0 }, undefined)
+  done(lost)
+}
+
+const LEADING_NOISE = /^(?:\s+|\/\*[\s\S]*?\*\/|(?:--[ \t]|#)[^\n]*(?:\n|$))+/
+const ROLLBACK = /^rollback(?:\s+work)?(?:\s+and\s+(?:no\s+)?chain)?(?:\s+(?:no\s+)?release)?\s*;?\s*$/i
+const COMMIT = /^commit\b/i
+
+function transactionEnd(sql: unknown): 'rollback' | 'commit' | undefined {
+  const text = sqlText(sql)?.replace(LEADING_NOISE, '')
+  if (text === undefined) return undefined
+  if (ROLLBACK.test(text)) return 'rollback'
+  if (COMMIT.test(text)) return 'commit'
+  return undefined
+}
+
+function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, first: boolean, done: StatementCallback): void {
+  lease.withConnection((err, conn) => {
+    if (!conn) return done(err)
+    const { pool } = lease
+    const { method, sql, values, options } = statement
+    const session = pool.session(conn)
+    const inTransaction = session?.inTransaction === true
+    lease.hold()
+    pool.send(conn, method, sql, values, (failure, rows, fields) => {
+      lease.unhold()
+      if (!failure) {
+        if (!inTransaction && session !== undefined && opened(session)) lease.openedBy = sqlText(sql)?.slice(0, 200)
+        return done(null, rows, fields)
+      }
+      const cls = classify(failure)
+      const error = withCode(failure, cls)
+      if (isConnectionBroken(cls) || !pool.owns(conn)) {
+        lease.discard(conn, 'broken')
+        pool.suspectAll()
+        if (inTransaction) {
+          // COMMIT cut off: the transaction ended, but whether it was applied is unknown.
+          if (isConnectionBroken(cls) && transactionEnd(sql) === 'commit') return done(new CommitOutcomeUnknownError(error))
+          // The transaction died with the connection; the scope must not carry on without it.
+          lease.markLost(error)
+        }
+      }
+      // A deadlock rolled the whole transaction back on the server: what the scope sends next would autocommit.
+      if (inTransaction && (failure as { errno?: unknown }).errno === ER_LOCK_DEADLOCK && transactionEnd(sql) === undefined) lease.markLost(error)
+      const policy = pool.options.retry
+      if (!first || inTransaction || !policy || policy.retries === 0 || !rerunnable(classify, error, statement)) return done(error)
+      pool.countRetry()
+      retrying(
+        () => new Promise<[unknown, unknown]>((resolve, reject) => attempt(lease, classify, statement, false, (e, r, f) => (e ? reject(e) : resolve([r, f])))),
+        { ...policy, retries: policy.retries - 1 },
+        (e) => rerunnable(classify, e, statement),
+        () => pool.countRetry(),
+      ).then(([r, f]) => done(null, r, f), (e: unknown) => done(e))
+    })
+  })
+}
+
+/** Read through a function: TypeScript would keep the value narrowed from before the reply. */
+function opened(session: SessionState): boolean {
+  return session.inTransaction
+}
+
+function rerunnable(classify: (error: unknown) => ErrorClass, err: unknown, statement: Statement): boolean {
+  // A statement that ran out of time (ours or mysql2's per-query `timeout`) would most likely do so again.
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === ErrorCodes.QUERY_TIMEOUT || code === ErrorCodes.QUERY_OUTCOME_UNKNOWN || code === 'PROTOCOL_SEQUENCE_TIMEOUT') return false
+  const cls = classify(err)
+  // A read-only refusal means the statement was not applied: running it again cannot double it.
+  if (cls === 'read-only') return true
+  return cls === 'disconnect' && canRerun(statement.sql, statement.options)
+}
