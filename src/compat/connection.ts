@@ -57,6 +57,8 @@ export class FacadeConnection extends EventEmitter {
   #endImplicit: (() => void) | undefined
   #pin: Pin | undefined
   #pending = 0
+  /** Streams running now: a release drops the rows their consumer no longer reads. */
+  #streams = new Set<FacadeQuery>()
   #whenIdle: Array<() => void> = []
   #released = false
   /** Driver connections: the tool's per-connection setup, applied to each connection it borrows. */
@@ -160,6 +162,7 @@ export class FacadeConnection extends EventEmitter {
     if (this.#released) return
     this.#released = true
     this.emit('release')
+    for (const query of this.#streams) query.abandon()
     this.#idle(() => {
       const pin = this.#pin
       if (pin) this.#endPin(pin, true)
@@ -280,7 +283,10 @@ export class FacadeConnection extends EventEmitter {
           this.#adopt(context, lease)
           return cb(null, rows, fields)
         }
-        if (setup !== undefined && first && classify(err) === 'disconnect' && isReadStatement(sql)) return this.#onScope(context, method, sql, values, false, cb)
+        if (setup !== undefined && first && classify(err) === 'disconnect' && isReadStatement(sql)) {
+          this.#host.pool.countRetry()
+          return this.#onScope(context, method, sql, values, false, cb)
+        }
         cb(err)
       })
     if (setup === undefined) return run()
@@ -358,7 +364,9 @@ export class FacadeConnection extends EventEmitter {
   /** Rows and no-callback statements: the connection is borrowed for the statement's whole life. */
   #stream(query: FacadeQuery, method: Method, sql: unknown, values: unknown): void {
     this.#pending++
+    this.#streams.add(query)
     const fail = (err: unknown): void => {
+      this.#streams.delete(query)
       this.#settled()
       query.fail(err)
     }
@@ -378,6 +386,7 @@ export class FacadeConnection extends EventEmitter {
             if (inTransaction) lease.markLost(e)
           }
           end()
+          this.#streams.delete(query)
           this.#settled()
         }
         try {

@@ -17,6 +17,8 @@ export interface RealQuery {
 export class FacadeQuery extends EventEmitter {
   #conn: PoolConnection | undefined
   #settled = false
+  /** The consumer is gone: rows are read and dropped until the statement ends. */
+  #abandoned = false
 
   /**
    * Forwards `real`'s events. `finish` is called once, when the statement ended (with its error,
@@ -39,6 +41,13 @@ export class FacadeQuery extends EventEmitter {
       settle()
       this.emit('end')
     })
+  }
+
+  /** @internal The connection is being released while rows still come: read and drop them so the connection comes back whole. */
+  abandon(): void {
+    if (this.#settled) return
+    this.#abandoned = true
+    this.#conn?.resume()
   }
 
   /** The statement could not start (no connection, refused): report it as mysql2 would. */
@@ -67,7 +76,7 @@ export class FacadeQuery extends EventEmitter {
       read: () => this.#conn?.resume(),
     })
     this.on('result', (row: unknown) => {
-      if (stream.destroyed) return
+      if (stream.destroyed || this.#abandoned) return
       if (!stream.push(row)) this.#conn?.pause()
     })
     this.on('fields', (fields: unknown) => stream.emit('fields', fields))

@@ -6,14 +6,7 @@
  */
 import { createLifespan } from 'mysql-lifespan'
 import { clientMain, type ClientConfig, type FaultClient, runFaultClient, WARM_SQL } from '../../../demo/fault-client.js'
-import { makeTool, type ToolName } from './tools.js'
-
-/** Codes of a tool's errors live on the error, its `cause` (Drizzle), `original` / `parent` (Sequelize) or `driverError` (TypeORM). */
-export function toolErrorCode(err: unknown): string {
-  const e = err as { code?: unknown; cause?: { code?: unknown }; original?: { code?: unknown }; driverError?: { code?: unknown } } | null
-  const code = e?.original?.code ?? e?.driverError?.code ?? e?.cause?.code ?? e?.code
-  return code === undefined || code === null ? String((err as Error)?.name ?? 'NO_CODE') : String(code)
-}
+import { makeTool, type ToolName, toolErrorCode } from './tools.js'
 
 async function makeClient(config: ClientConfig): Promise<FaultClient> {
   const [tool, kind] = config.mode.split('-') as [ToolName, 'plain' | 'lifespan']

@@ -5,7 +5,7 @@
  * Every table used here is `(id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))`.
  */
 import { Readable } from 'node:stream'
-import { asc, sql as dsql } from 'drizzle-orm'
+import { asc, eq, sql as dsql } from 'drizzle-orm'
 import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core'
 import { drizzle } from 'drizzle-orm/mysql2'
 import knexFactory from 'knex'
@@ -28,6 +28,9 @@ export interface ToolTx {
 /** One tool instance, through its own API. */
 export interface ToolApi {
   insert(v: string): Promise<void>
+  /** Sets `v` of the rows with `from` to `to`; resolves to the tool's count of changed rows. */
+  update(from: string, to: string): Promise<number>
+  remove(v: string): Promise<void>
   /** `v` of every row, by id. */
   values(): Promise<string[]>
   /** Runs a raw statement through the tool; rows for a SELECT. */
@@ -58,6 +61,8 @@ function kysely(target: Target, table: string): ToolApi {
   const read = async (q: Kysely<KyselyDB>, s: string) => (await ksql.raw<Record<string, unknown>>(s).execute(q)).rows
   return {
     insert: async (v) => void (await db.insertInto(table).values({ v }).execute()),
+    update: async (from, to) => Number((await db.updateTable(table).set({ v: to }).where('v', '=', from).executeTakeFirst()).numUpdatedRows),
+    remove: async (v) => void (await db.deleteFrom(table).where('v', '=', v).execute()),
     values: async () => (await db.selectFrom(table).select('v').orderBy('id').execute()).map((r) => r.v),
     read: (s) => read(db, s),
     transaction: (fn) =>
@@ -77,6 +82,8 @@ function drizzleTool(target: Target, table: string): ToolApi {
   const insert = async (q: Db, v: string) => void (await q.insert(rows).values({ v }))
   return {
     insert: (v) => insert(db, v),
+    update: async (from, to) => (await db.update(rows).set({ v: to }).where(eq(rows.v, from)))[0].affectedRows,
+    remove: async (v) => void (await db.delete(rows).where(eq(rows.v, v))),
     values: async () => (await db.select({ v: rows.v }).from(rows).orderBy(asc(rows.id))).map((r) => r.v),
     read: (s) => read(db, s),
     transaction: (fn) => db.transaction((tx) => fn({ insert: (v) => insert(tx, v), read: (s) => read(tx, s) })),
@@ -95,6 +102,8 @@ function knexTool(target: Target, table: string): ToolApi {
   const read = async (q: knexFactory.Knex | knexFactory.Knex.Transaction, s: string) => ((await q.raw(s)) as [Array<Record<string, unknown>>])[0]
   return {
     insert: async (v) => void (await k(table).insert({ v })),
+    update: (from, to) => k(table).where({ v: from }).update({ v: to }),
+    remove: async (v) => void (await k(table).where({ v }).del()),
     values: async () => (await k(table).select('v').orderBy('id')).map((r: { v: string }) => r.v),
     read: (s) => read(k, s),
     transaction: (fn) => k.transaction((trx) => fn({ insert: async (v) => void (await trx(table).insert({ v })), read: (s) => read(trx, s) })),
@@ -120,6 +129,8 @@ function typeorm(target: Target, table: string): ToolApi {
   const repo = async () => (await ready).getRepository(entity)
   return {
     insert: async (v) => void (await (await repo()).insert({ v })),
+    update: async (from, to) => (await (await repo()).update({ v: from }, { v: to })).affected ?? -1,
+    remove: async (v) => void (await (await repo()).delete({ v })),
     values: async () => (await (await repo()).find({ order: { id: 'ASC' } })).map((r) => r.v),
     read: async (s) => (await ready).query(s),
     transaction: async (fn) =>
@@ -151,12 +162,21 @@ function sequelize(target: Target, table: string): ToolApi {
   const read = (q: string, transaction?: import('sequelize').Transaction) => s.query<Record<string, unknown>>(q, { type: QueryTypes.SELECT, transaction })
   return {
     insert: async (v) => void (await Row.create({ v })),
+    update: async (from, to) => (await Row.update({ v: to }, { where: { v: from } }))[0],
+    remove: async (v) => void (await Row.destroy({ where: { v } })),
     values: async () => (await Row.findAll({ order: [['id', 'ASC']] })).map((r) => r.get('v') as string),
     read: (q) => read(q),
     transaction: (fn) =>
       s.transaction(async (transaction) => fn({ insert: async (v) => void (await Row.create({ v }, { transaction })), read: (q) => read(q, transaction) })),
     close: () => s.close(),
   }
+}
+
+/** Codes of a tool's errors live on the error, its `cause` (Drizzle), `original` (Sequelize) or `driverError` (TypeORM). */
+export function toolErrorCode(err: unknown): string {
+  const e = err as { code?: unknown; cause?: { code?: unknown }; original?: { code?: unknown }; driverError?: { code?: unknown } } | null
+  const code = e?.original?.code ?? e?.driverError?.code ?? e?.cause?.code ?? e?.code
+  return code === undefined || code === null ? String((err as Error)?.name ?? 'NO_CODE') : String(code)
 }
 
 const FACTORIES: Record<ToolName, (target: Target, table: string) => ToolApi> = {
