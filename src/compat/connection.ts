@@ -32,6 +32,13 @@ interface Pin {
   endScope: (() => void) | undefined
 }
 
+/**
+ * `KILL QUERY n` / `KILL CONNECTION n` a tool sends to cancel a statement (Kysely, from a pool or
+ * control connection): on the scope's connection it would queue behind the very statement it
+ * cancels, so it goes to the server from a side connection with the alias's settings instead.
+ */
+const KILL = /^\s*kill\s+(query|connection)\s+(\d+)\s*;?\s*$/i
+
 /** Runs with a live scope context; `done` ends the implicit scope opened for it, if one was. */
 type InScope = (context: Context, done: () => void) => void
 
@@ -247,6 +254,12 @@ export class FacadeConnection extends EventEmitter {
     if (this.#driverMode && !this.#pin && isSessionSetup(text)) {
       this.#setup = text
       return process.nextTick(cb, null, { ...OK_REPLY }, undefined)
+    }
+    const kill = text === undefined ? null : KILL.exec(text)
+    if (kill) {
+      const what = kill[1]!.toUpperCase() as 'QUERY' | 'CONNECTION'
+      void killOnServer(this.#host.pool.options.pool, [Number(kill[2])], what).then((done) => cb(null, { ...OK_REPLY, affectedRows: done.length }, undefined))
+      return
     }
     this.#pending++
     const reply: Callback = (err, rows, fields) => {

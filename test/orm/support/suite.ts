@@ -217,6 +217,27 @@ export function describeTool(tool: ToolName): void {
       await second.close()
     })
 
+    it('cancellation through the tool stops the statement on the server, and no connection is left behind', async (ctx) => {
+      const lifespan = lifespanFor()
+      const api = onLifespan(tool, lifespan, 'unused')
+      if (!api.cancel) return ctx.skip(`${tool} cannot cancel a running statement`)
+      await api.read('SELECT 1 AS warm')
+      const marker = `cancel_${tool}_${process.pid}`
+      const err = await api.cancel(`SELECT SLEEP(5) AS s, '${marker}' AS m`, 300).then(() => undefined, (e: unknown) => e)
+      expect(err).toBeDefined()
+      // SLEEP(5) would still be running for seconds had nothing reached the server.
+      let running = 1
+      for (let i = 0; i < 50 && running > 0; i++) {
+        await sleep(50)
+        const rows = await admin<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ?`, [`%${marker}%`])
+        running = Number(rows[0]!.n)
+      }
+      expect(running).toBe(0)
+      expect(await allBack(lifespan)).toBe(0)
+      expect(Number((await api.read('SELECT 1 AS one'))[0]!.one)).toBe(1)
+      await api.close()
+    })
+
     it('streaming: every row arrives and the connection goes back, also when the consumer stops early', async (ctx) => {
       const t = await table(`o_stream_${tool}`)
       const lifespan = lifespanFor()

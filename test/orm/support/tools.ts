@@ -58,6 +58,10 @@ interface KyselyDB {
 function kysely(target: Target, table: string): ToolApi {
   const pool = 'lifespan' in target ? target.lifespan.pool() : mysql.createPool({ uri: target.url, connectionLimit: target.pool })
   const db = new Kysely<KyselyDB>({ dialect: new MysqlDialect({ pool }) })
+  const cancel = async (s: string, ms: number): Promise<unknown> => {
+    const signal = AbortSignal.timeout(ms)
+    return ksql.raw(s).execute(db, { signal, inflightQueryAbortStrategy: 'cancel query' })
+  }
   const read = async (q: Kysely<KyselyDB>, s: string) => (await ksql.raw<Record<string, unknown>>(s).execute(q)).rows
   return {
     insert: async (v) => void (await db.insertInto(table).values({ v }).execute()),
@@ -70,6 +74,7 @@ function kysely(target: Target, table: string): ToolApi {
     stream: async function* () {
       for await (const row of db.selectFrom(table).select('v').orderBy('id').stream()) yield row.v
     },
+    cancel,
     close: () => db.destroy(),
   }
 }
