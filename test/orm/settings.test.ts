@@ -1,0 +1,74 @@
+/**
+ * What tools pass to createPool / createConnection reaches their statements (or is refused with a
+ * code), per-connection setup survives the session reset between scopes without leaking into
+ * other work, and no tool opens more connections than the alias allows.
+ */
+import { QueryTypes, Sequelize } from 'sequelize'
+import { DataSource } from 'typeorm'
+import { describe, expect, it } from 'vitest'
+import { ErrorCodes } from '../../src/index.js'
+import { lifespanFor, mysqlUrl, sleep } from '../support/env.js'
+import { makeTool } from './support/tools.js'
+
+const oneConnection = (): string => `${mysqlUrl()}${mysqlUrl().includes('?') ? '&' : '?'}connectionLimit=1`
+
+describe('tool options through lifespan.driver()', () => {
+  it('TypeORM\'s supportBigNumbers / bigNumberStrings reach its statements; db() keeps the alias\'s', async () => {
+    const lifespan = lifespanFor()
+    const source = await new DataSource({ type: 'mysql', driver: lifespan.driver(), database: 'test' }).initialize()
+    const [viaTypeorm] = (await source.query('SELECT 9007199254740993 AS big')) as Array<{ big: unknown }>
+    const [[viaDb]] = (await lifespan.db().query('SELECT 9007199254740993 AS big')) as unknown as [[{ big: unknown }]]
+    expect(viaTypeorm!.big).toBe('9007199254740993')
+    expect(viaDb.big).not.toBe('9007199254740993')
+    await source.destroy()
+  })
+
+  it('Sequelize\'s SET time_zone holds for its statements on every connection, also after the session reset, and leaks into nobody else\'s scope', async () => {
+    const lifespan = lifespanFor({ url: oneConnection() })
+    const s = new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), logging: false, timezone: '+03:00' })
+    const tzOf = async (): Promise<{ tz: string; id: number }> => {
+      const [row] = await s.query<{ tz: string; id: number }>('SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id', { type: QueryTypes.SELECT })
+      return row!
+    }
+    const first = await lifespan.scope(tzOf)
+    const [[other]] = (await lifespan.scope(() => lifespan.db().query('SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id'))) as unknown as [[{ tz: string; id: number }]]
+    const again = await lifespan.scope(tzOf)
+    expect(first.tz).toBe('+03:00')
+    // The same (only) connection: reset between the scopes, so db() sees the server's own zone.
+    expect(other.id).toBe(first.id)
+    expect(other.tz).not.toBe('+03:00')
+    expect(again).toEqual({ tz: '+03:00', id: first.id })
+    expect(lifespan.stats().aliases.default!.resets).toBeGreaterThanOrEqual(2)
+    await s.close()
+  })
+
+  it('a connection option the alias does not have is refused with ERR_LIFESPAN_UNSUPPORTED_OPTION naming it; where to connect and pool sizes are the alias\'s', () => {
+    const lifespan = lifespanFor()
+    const driver = lifespan.driver()
+    expect(() => driver.createPool({ charset: 'latin1_swedish_ci' })).toThrow(expect.objectContaining({ code: ErrorCodes.UNSUPPORTED_OPTION, message: expect.stringContaining('`charset`') }))
+    expect(() => driver.createConnection({ multipleStatements: true })).toThrow(expect.objectContaining({ code: ErrorCodes.UNSUPPORTED_OPTION, message: expect.stringContaining('`multipleStatements`') }))
+    expect(() => driver.createPool({ database: 'elsewhere' })).toThrow(expect.objectContaining({ code: ErrorCodes.UNSUPPORTED_OPTION }))
+    expect(() => driver.createPool({ host: 'elsewhere', user: 'x', connectionLimit: 50, supportBigNumbers: true })).not.toThrow()
+    expect(() => driver.createPoolCluster()).toThrow(expect.objectContaining({ code: ErrorCodes.UNSUPPORTED_OPTION }))
+  })
+
+  it('the alias\'s connectionLimit wins over the tools\' pool sizes', async () => {
+    const lifespan = lifespanFor({ url: `${mysqlUrl()}${mysqlUrl().includes('?') ? '&' : '?'}connectionLimit=2` })
+    const s = new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), logging: false, pool: { max: 10 } })
+    const k = makeTool('knex', { lifespan }, 'unused')
+    let most = 0
+    const watch = setInterval(() => (most = Math.max(most, lifespan.stats().aliases.default!.open)), 5)
+    const reads = [
+      ...Array.from({ length: 6 }, () => s.query('SELECT SLEEP(0.1) AS s', { type: QueryTypes.SELECT })),
+      ...Array.from({ length: 6 }, () => k.read('SELECT SLEEP(0.1) AS s')),
+    ]
+    await Promise.all(reads)
+    clearInterval(watch)
+    await sleep(20)
+    expect(most).toBeGreaterThan(0)
+    expect(most).toBeLessThanOrEqual(2)
+    expect(lifespan.stats().aliases.default!.created).toBeLessThanOrEqual(2)
+    await s.close()
+    await k.close()
+  })
+})
