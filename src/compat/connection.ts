@@ -279,31 +279,47 @@ export class FacadeConnection extends EventEmitter {
         this.#onPin(taken, method, sql, values, reply)
       })
     }
-    this.#inScope((context, done) => this.#onScope(context, method, sql, values, true, (err, rows, fields) => {
+    this.#inScope((context, done) => this.#onScope(context, method, sql, values, 1, (err, rows, fields) => {
       done()
       reply(err, rows, fields)
     }), reply)
   }
 
-  /** A statement on the scope's connection. With a per-connection setup, reads are re-run here: a fresh connection needs the setup too. */
-  #onScope(context: Context, method: Method, sql: unknown, values: unknown, first: boolean, cb: Callback): void {
+  /**
+   * A statement on the scope's connection. With a per-connection setup, reads are re-run here (a
+   * fresh connection needs the setup too), within the alias's retry policy.
+   */
+  #onScope(context: Context, method: Method, sql: unknown, values: unknown, attempt: number, cb: Callback): void {
     const lease = context.frame.lease(this.#host.pool)
-    const { classify } = this.#host
+    const { classify, pool } = this.#host
     const setup = this.#setup
+    const again = (err: unknown): boolean => {
+      const policy = pool.options.retry
+      if (setup === undefined || !policy || attempt > policy.retries || !isConnectionBroken(classify(err)) || !isReadStatement(sql)) return false
+      pool.countRetry()
+      this.#onScope(context, method, sql, values, attempt + 1, cb)
+      return true
+    }
     const run = (): void =>
       runStatement(lease, classify, { method, sql, values, options: setup === undefined ? undefined : { idempotent: false } }, (err, rows, fields) => {
         if (!err) {
           this.#adopt(context, lease)
           return cb(null, rows, fields)
         }
-        if (setup !== undefined && first && classify(err) === 'disconnect' && isReadStatement(sql)) {
-          this.#host.pool.countRetry()
-          return this.#onScope(context, method, sql, values, false, cb)
-        }
-        cb(err)
+        if (!again(err)) cb(err)
       })
     if (setup === undefined) return run()
-    lease.withConnection((err, conn) => (conn ? ensureSetup(this.#host.pool, conn, setup, (e) => (e ? cb(e) : run())) : cb(err)))
+    lease.withConnection((err, conn) => {
+      if (!conn) return cb(err)
+      ensureSetup(pool, conn, setup, (e) => {
+        if (!e) return run()
+        if (isConnectionBroken(classify(e))) {
+          lease.discard(conn, 'broken')
+          pool.suspectAll()
+        }
+        if (!again(e)) cb(e)
+      })
+    })
   }
 
   /** The server says the scope's connection is now in a transaction a statement of this tool opened: the tool owns it from here. */

@@ -1,6 +1,6 @@
 /**
  * A fault client (the demo's protocol, demo/fault-client.ts) for the five tools: mode
- * `<tool>-plain` runs the tool on its own mysql2 pool, `<tool>-lifespan` on mysql-lifespan
+ * `<tool>-plain` runs the tool on its own mysql2 pool, `<tool>_lifespan` on mysql-lifespan
  * (`lifespan.pool()` / `driver()`). Reads go through the tool's raw-query API, outside any scope,
  * as an application without a framework adapter would send them.
  */
@@ -9,7 +9,7 @@ import { clientMain, type ClientConfig, type FaultClient, runFaultClient, WARM_S
 import { makeTool, type ToolName, toolErrorCode } from './tools.js'
 
 async function makeClient(config: ClientConfig): Promise<FaultClient> {
-  const [tool, kind] = config.mode.split('-') as [ToolName, 'plain' | 'lifespan']
+  const [tool, kind] = config.mode.split('_') as [ToolName, 'plain' | 'lifespan']
   // The table is never touched by these reads; the tools only need a name.
   const table = 'orm_fault_unused'
   if (kind === 'plain') {
