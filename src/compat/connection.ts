@@ -96,6 +96,12 @@ export class FacadeConnection extends EventEmitter {
   /** @internal Pool mode: binds to the running scope (or an implicit one held until `release()`) and validates its connection. */
   open(done: (err: unknown) => void): void {
     const reply = AsyncResource.bind(done)
+    const outer = this.#liveContext()
+    // Inside db().transaction(): its connection is validated and busy; statements will join it.
+    if (outer?.txs?.has(this.#host.alias)) {
+      this.#context = outer
+      return process.nextTick(reply, null)
+    }
     this.#inScope(
       (context, end) =>
         context.frame.lease(this.#host.pool).withConnection((err) => {
@@ -269,6 +275,12 @@ export class FacadeConnection extends EventEmitter {
     }
     const pin = this.#pin
     if (pin) return this.#onPin(pin, method, sql, values, reply)
+    // Inside db().transaction() on this alias, the tool's statements are part of that transaction.
+    const tx = this.#liveContext()?.txs?.get(this.#host.alias)
+    if (tx && !opensTransaction(text)) {
+      tx.run(method, sql, values).then(([rows, fields]) => reply(null, rows, fields), (err: unknown) => reply(err))
+      return
+    }
     // The server's status flags decide whether the tool opened a transaction (see #adopt). The
     // statements that open one are also known by their first word: those take the connection for
     // the tool before they are sent, so no statement of the scope queues up behind them.
@@ -428,6 +440,9 @@ export class FacadeConnection extends EventEmitter {
       })
     const pin = this.#pin
     if (pin) return start(pin.lease, noop)
+    if (this.#liveContext()?.txs?.has(this.#host.alias)) {
+      return fail(new LifespanError(`A stream cannot run inside db().transaction() on "${this.#host.alias}"; run it outside the transaction.`, { code: ErrorCodes.NESTED_TRANSACTION }))
+    }
     this.#inScope((context, end) => start(context.frame.lease(this.#host.pool), end), fail)
   }
 

@@ -1,13 +1,15 @@
 /**
- * What tools pass to createPool / createConnection reaches their statements (or is refused with a
- * code), per-connection setup survives the session reset between scopes without leaking into
- * other work, and no tool opens more connections than the alias allows.
+ * The facades' own rules, through the tools: what tools pass to createPool / createConnection
+ * reaches their statements (or is refused with a code), per-connection setup survives the session
+ * reset between scopes without leaking into other work, no tool opens more connections than the
+ * alias allows, a transaction a tool abandons is rolled back, tools inside db().transaction(), and
+ * an ended facade.
  */
 import { QueryTypes, Sequelize } from 'sequelize'
 import { DataSource } from 'typeorm'
 import { describe, expect, it } from 'vitest'
 import { ErrorCodes } from '../../src/index.js'
-import { lifespanFor, mysqlUrl, sleep } from '../support/env.js'
+import { admin, lifespanFor, mysqlUrl, sleep, tableName } from '../support/env.js'
 import { makeTool } from './support/tools.js'
 
 const oneConnection = (): string => `${mysqlUrl()}${mysqlUrl().includes('?') ? '&' : '?'}connectionLimit=1`
@@ -70,5 +72,52 @@ describe('tool options through lifespan.driver()', () => {
     expect(lifespan.stats().aliases.default!.created).toBeLessThanOrEqual(2)
     await s.close()
     await k.close()
+  })
+})
+
+describe('facade rules', () => {
+  it('a connection released inside the tool\'s transaction is rolled back before anyone else gets it', async () => {
+    const t = tableName('o_abandon')
+    await admin(`CREATE TABLE ${t} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40) NOT NULL) ENGINE=InnoDB`)
+    const lifespan = lifespanFor({ url: oneConnection() })
+    const pool = lifespan.pool()
+    const conn = await new Promise<import('mysql2').PoolConnection>((resolve, reject) => pool.getConnection((err, c) => (err ? reject(err) : resolve(c))))
+    const run = (sql: string): Promise<unknown> => new Promise((resolve, reject) => conn.query(sql, (err, rows) => (err ? reject(err) : resolve(rows))))
+    await run('START TRANSACTION')
+    await run(`INSERT INTO ${t} (v) VALUES ('abandoned')`)
+    conn.release()
+    const [[next]] = (await lifespan.db().query(`SELECT COUNT(*) AS c, @@in_transaction AS tx FROM ${t}`)) as unknown as [[{ c: number; tx: number }]]
+    expect(Number(next.c)).toBe(0)
+    expect(Number(next.tx)).toBe(0)
+    expect(lifespan.stats().aliases.default!.rollbacks + lifespan.stats().aliases.default!.resets).toBeGreaterThanOrEqual(1)
+  })
+
+  it('inside db().transaction() a tool\'s statements join that transaction; a tool transaction there is refused', async () => {
+    const t = tableName('o_join')
+    await admin(`CREATE TABLE ${t} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40) NOT NULL) ENGINE=InnoDB`)
+    const lifespan = lifespanFor()
+    const api = makeTool('knex', { lifespan }, t)
+    const err = await lifespan
+      .db()
+      .transaction(async (tx) => {
+        await api.insert('joined')
+        const [[own]] = (await tx.query(`SELECT COUNT(*) AS c FROM ${t}`)) as unknown as [[{ c: number }]]
+        expect(Number(own.c)).toBe(1)
+        await api.transaction(async (trx) => trx.insert('nested'))
+      })
+      .then(() => undefined, (e: unknown) => e)
+    expect(err).toMatchObject({ code: ErrorCodes.NESTED_TRANSACTION })
+    // The outer transaction rolled back: nothing of it, the tool's insert included, was committed.
+    expect(await admin(`SELECT v FROM ${t}`)).toEqual([])
+    await api.close()
+  })
+
+  it('an ended pool facade refuses with ERR_LIFESPAN_FACADE_ENDED; the lifespan and other facades go on', async () => {
+    const lifespan = lifespanFor()
+    const ended = lifespan.pool()
+    await new Promise<void>((resolve) => ended.end(() => resolve()))
+    const err = await new Promise((resolve) => ended.getConnection((e) => resolve(e)))
+    expect(err).toMatchObject({ code: ErrorCodes.FACADE_ENDED })
+    await expect(lifespan.pool().promise().query('SELECT 1 AS one')).resolves.toBeDefined()
   })
 })
