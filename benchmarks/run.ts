@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           shorter windows, fewer rounds; writes RESULTS.quick.md
- *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation (and profile, not run by default)
+ *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation, orm (and profile, not run by default)
  *   npm run bench -- --only=hot,profile --lib=path/to/index.js   hot path (and profile) of a patched build beside dist/
  *   MYSQL_URL=mysql://user:pw@host:3306/db npm run bench
  */
@@ -15,14 +15,15 @@ import { describeEnvironment, MYSQL_URL, redact } from './lib/env.js'
 import { BENCH_NICE, boost } from './lib/quiet.js'
 import { runFastify } from './fastify.js'
 import { runHotPath } from './hot-path.js'
+import { runOrm } from './orm.js'
 import { runProfile } from './profile.js'
 import { runRecovery } from './recovery.js'
 import { runScale } from './scale.js'
 import { runValidation } from './validation.js'
 
-const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'profile'] as const
+const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm', 'profile'] as const
 /** Run by default; `profile` only on request. */
-const DEFAULT_MEASURES: Measure[] = ['hot', 'fastify', 'recovery', 'scale', 'validation']
+const DEFAULT_MEASURES: Measure[] = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm']
 type Measure = (typeof MEASURES)[number]
 
 function parseArgs(argv: string[]): { quick: boolean; only: Set<Measure>; lib: string | undefined; out: string | undefined } {
@@ -123,6 +124,15 @@ async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServ
     verdicts.push(`Validation: a ping after idle adds ${r.pingCostMs.toFixed(3)} ms to that scope.`)
   }
 
+  if (args.only.has('orm')) {
+    log('\n[6] ORMs and query builders')
+    const r = await runOrm({ url, rounds: q ? 2 : 4, warmupMs: q ? 500 : 1_000, windowMs: q ? 1_500 : 3_000, concurrency: 16, log })
+    section('6. ORMs and query builders: each tool on its own mysql2 pool and on mysql-lifespan', r.markdown)
+    verdicts.push(
+      `ORMs: reads by id at concurrency 16 on mysql-lifespan at ${Object.entries(r.ratios).map(([t, x]) => `${x.toFixed(2)}x (${t})`).join(', ')} of the same tool on its own pool (target >= 0.97x); ` +
+        `${r.lifespanFailures} failed or hung reads through the tools on mysql-lifespan in the five faults.`,
+    )
+  }
   if (args.only.has('profile')) {
     log('\n[profile] CPU profile of the hot path')
     section('Profile: where the hot path spends its time', await runProfile({ url, ...(args.lib ? { lib: args.lib } : {}), log }))
@@ -153,7 +163,7 @@ async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServ
     '```sh',
     'npm run bench                          # builds the library and tools, installs benchmarks/ deps if missing, runs everything',
     'npm run bench -- --quick               # shorter windows and fewer rounds (writes benchmarks/RESULTS.quick.md)',
-    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation; `profile` (CPU profile of the hot path) on request',
+    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation, orm; `profile` (CPU profile of the hot path) on request',
     'npm run bench -- --only=hot,profile --lib=$PWD/.build/patched/dist/index.js   # a patched build measured beside dist/',
     'MYSQL_URL=mysql://user:pw@host:3306/db npm run bench',
     '```',

@@ -290,11 +290,7 @@ export class Lifespan {
     let handle = this.#handles.get(name)
     if (!handle) {
       const pool = this.#pools.get(name)
-      if (!pool) {
-        throw new LifespanError(`Unknown database alias "${String(name)}"; configured: ${this.aliases.map((a) => `"${a}"`).join(', ')}.`, {
-          code: ErrorCodes.UNKNOWN_ALIAS,
-        })
-      }
+      if (!pool) throw this.#unknownAlias(name)
       handle = new Database(pool, this.#host)
       this.#handles.set(name, handle)
     }
@@ -338,13 +334,18 @@ export class Lifespan {
     return createDriver(this.#compat(alias))
   }
 
+  #unknownAlias(name: string): LifespanError {
+    return new LifespanError(`Unknown database alias "${String(name)}"; configured: ${this.aliases.map((a) => `"${a}"`).join(', ')}.`, {
+      code: ErrorCodes.UNKNOWN_ALIAS,
+    })
+  }
+
   #compat(alias: string | undefined): CompatHost {
     const name = alias ?? this.#options.defaultAlias
     let host = this.#compatHosts.get(name)
     if (host) return host
     const pool = this.#pools.get(name)
-    // db() throws the coded unknown-alias error.
-    if (!pool) return this.db(name) as never
+    if (!pool) throw this.#unknownAlias(name)
     host = {
       alias: name,
       pool,

@@ -31,6 +31,8 @@ export interface ToolApi {
   /** Sets `v` of the rows with `from` to `to`; resolves to the tool's count of changed rows. */
   update(from: string, to: string): Promise<number>
   remove(v: string): Promise<void>
+  /** `v` of the row `id`, through the tool's query API (the benchmarks' read). */
+  byId(id: number): Promise<string | undefined>
   /** `v` of every row, by id. */
   values(): Promise<string[]>
   /** Runs a raw statement through the tool; rows for a SELECT. */
@@ -67,6 +69,7 @@ function kysely(target: Target, table: string): ToolApi {
     insert: async (v) => void (await db.insertInto(table).values({ v }).execute()),
     update: async (from, to) => Number((await db.updateTable(table).set({ v: to }).where('v', '=', from).executeTakeFirst()).numUpdatedRows),
     remove: async (v) => void (await db.deleteFrom(table).where('v', '=', v).execute()),
+    byId: async (id) => (await db.selectFrom(table).select('v').where('id', '=', id).executeTakeFirst())?.v,
     values: async () => (await db.selectFrom(table).select('v').orderBy('id').execute()).map((r) => r.v),
     read: (s) => read(db, s),
     transaction: (fn) =>
@@ -89,6 +92,7 @@ function drizzleTool(target: Target, table: string): ToolApi {
     insert: (v) => insert(db, v),
     update: async (from, to) => (await db.update(rows).set({ v: to }).where(eq(rows.v, from)))[0].affectedRows,
     remove: async (v) => void (await db.delete(rows).where(eq(rows.v, v))),
+    byId: async (id) => (await db.select({ v: rows.v }).from(rows).where(eq(rows.id, id)))[0]?.v,
     values: async () => (await db.select({ v: rows.v }).from(rows).orderBy(asc(rows.id))).map((r) => r.v),
     read: (s) => read(db, s),
     transaction: (fn) => db.transaction((tx) => fn({ insert: (v) => insert(tx, v), read: (s) => read(tx, s) })),
@@ -109,6 +113,7 @@ function knexTool(target: Target, table: string): ToolApi {
     insert: async (v) => void (await k(table).insert({ v })),
     update: (from, to) => k(table).where({ v: from }).update({ v: to }),
     remove: async (v) => void (await k(table).where({ v }).del()),
+    byId: async (id) => ((await k(table).select('v').where({ id }).first()) as { v: string } | undefined)?.v,
     values: async () => (await k(table).select('v').orderBy('id')).map((r: { v: string }) => r.v),
     read: (s) => read(k, s),
     transaction: (fn) => k.transaction((trx) => fn({ insert: async (v) => void (await trx(table).insert({ v })), read: (s) => read(trx, s) })),
@@ -136,6 +141,7 @@ function typeorm(target: Target, table: string): ToolApi {
     insert: async (v) => void (await (await repo()).insert({ v })),
     update: async (from, to) => (await (await repo()).update({ v: from }, { v: to })).affected ?? -1,
     remove: async (v) => void (await (await repo()).delete({ v })),
+    byId: async (id) => (await (await repo()).findOneBy({ id }))?.v,
     values: async () => (await (await repo()).find({ order: { id: 'ASC' } })).map((r) => r.v),
     read: async (s) => (await ready).query(s),
     transaction: async (fn) =>
@@ -169,6 +175,7 @@ function sequelize(target: Target, table: string): ToolApi {
     insert: async (v) => void (await Row.create({ v })),
     update: async (from, to) => (await Row.update({ v: to }, { where: { v: from } }))[0],
     remove: async (v) => void (await Row.destroy({ where: { v } })),
+    byId: async (id) => (await Row.findByPk(id))?.get('v') as string | undefined,
     values: async () => (await Row.findAll({ order: [['id', 'ASC']] })).map((r) => r.get('v') as string),
     read: (q) => read(q),
     transaction: (fn) =>

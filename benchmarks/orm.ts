@@ -1,0 +1,103 @@
+/**
+ * Measure 6: the five ORMs and query builders on mysql-lifespan (`lifespan.pool()` / `driver()`)
+ * against the same tool on its own mysql2 pool. Overhead: reads by id through the tool's query API
+ * at concurrency 16, pool of 10, the two variants alternating in fresh processes each round.
+ * Recovery: the demo's five faults with every tool twice (own pool, mysql-lifespan) under the same
+ * injected fault, through the ORM fault client of the tests (test/orm/support/orm-fault-client.ts).
+ */
+import { fileURLToPath } from 'node:url'
+import mysql from 'mysql2/promise'
+import { type FaultEnv, QUERIES, runScenario, SCENARIOS, TITLES } from '../demo/scenarios.js'
+import type { ClientResult } from '../demo/fault-client.js'
+import { startDisposableServer } from '../test/support/disposable-server.js'
+import { startFaultProxy } from '../test/support/fault-proxy.js'
+import { TOOLS } from '../test/orm/support/tools.js'
+import { runChild } from './lib/child.js'
+import { boost } from './lib/quiet.js'
+import { fmtInt, fmtRatio, median, table } from './lib/stats.js'
+
+const WORKER = fileURLToPath(new URL('./orm-worker.js', import.meta.url))
+// Built by `npm run build:tools` (which `npm run bench` runs), as the tests use it.
+const FAULT_CLIENT = fileURLToPath(new URL('../../test/orm/support/orm-fault-client.js', import.meta.url))
+const TABLE = 'bench_orm_rows'
+const ROWS = 1_000
+
+export interface OrmOptions {
+  url: string
+  rounds: number
+  warmupMs: number
+  windowMs: number
+  concurrency: number
+  log: (line: string) => void
+}
+
+export async function runOrm(options: OrmOptions): Promise<{ markdown: string; ratios: Record<string, number>; lifespanFailures: number }> {
+  const admin = await mysql.createConnection({ uri: options.url })
+  await admin.query(`CREATE TABLE IF NOT EXISTS ${TABLE} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40) NOT NULL) ENGINE=InnoDB`)
+  await admin.query(`TRUNCATE ${TABLE}`)
+  await admin.query(`INSERT INTO ${TABLE} (v) VALUES ${Array.from({ length: ROWS }, (_, i) => `('row ${i + 1}')`).join(',')}`)
+  await admin.end()
+
+  const ops = new Map<string, number[]>()
+  for (let round = 0; round < options.rounds; round++) {
+    for (const tool of TOOLS) {
+      // Alternate which variant goes first: a round's later process may find a warmer server.
+      const order = round % 2 === 0 ? (['plain', 'lifespan'] as const) : (['lifespan', 'plain'] as const)
+      for (const variant of order) {
+        const config = { tool, variant, url: options.url, table: TABLE, rows: ROWS, pool: 10, concurrency: options.concurrency, warmupMs: options.warmupMs, windowMs: options.windowMs }
+        const [line] = await runChild(WORKER, config, { timeoutMs: 60_000 })
+        const key = `${tool}/${variant}`
+        ops.set(key, [...(ops.get(key) ?? []), Number(line?.opsPerSec)])
+      }
+      options.log(`  round ${round + 1}/${options.rounds} ${tool}: plain ${fmtInt(ops.get(`${tool}/plain`)!.at(-1)!)} ops/s, lifespan ${fmtInt(ops.get(`${tool}/lifespan`)!.at(-1)!)} ops/s`)
+    }
+  }
+  const ratios: Record<string, number> = {}
+  const overheadRows = TOOLS.map((tool) => {
+    const plain = median(ops.get(`${tool}/plain`)!)
+    const lifespan = median(ops.get(`${tool}/lifespan`)!)
+    ratios[tool] = lifespan / plain
+    return [tool, fmtInt(plain), fmtInt(lifespan), fmtRatio(lifespan / plain)]
+  })
+
+  const target = new URL(options.url)
+  const server = await startDisposableServer()
+  boost(server.pid)
+  const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 3306) })
+  const env: FaultEnv = { server, proxy, url: options.url }
+  const modes = TOOLS.flatMap((tool) => [`${tool}_plain`, `${tool}_lifespan`])
+  const outcomes = new Map<string, Record<string, ClientResult>>()
+  try {
+    for (const name of SCENARIOS) {
+      const outcome = (await runScenario(name, env, { modes, clientScript: FAULT_CLIENT, onSpawn: boost })) as unknown as Record<string, ClientResult>
+      outcomes.set(name, outcome)
+      options.log(`  ${name}: failed+hung ${modes.map((m) => `${m} ${outcome[m]!.failed + outcome[m]!.hung}`).join(', ')}`)
+    }
+  } finally {
+    await proxy.close()
+    await server.stop()
+  }
+  let lifespanFailures = 0
+  const cell = (r: ClientResult): string => `${r.failed} / ${r.hung}`
+  const recoveryRows = TOOLS.map((tool) => {
+    const row: string[] = [tool]
+    for (const name of SCENARIOS) {
+      const o = outcomes.get(name)!
+      lifespanFailures += o[`${tool}_lifespan`]!.failed + o[`${tool}_lifespan`]!.hung
+      row.push(cell(o[`${tool}_plain`]!), cell(o[`${tool}_lifespan`]!))
+    }
+    return row
+  })
+  const markdown = [
+    table(['tool', 'own mysql2 pool, reads/s', 'on mysql-lifespan, reads/s', 'ratio'], overheadRows),
+    '',
+    `Reads by id through each tool's query API, concurrency ${options.concurrency}, pool of 10, ${ROWS} rows; median of ${options.rounds} round(s) of ` +
+      `${options.windowMs} ms windows after ${options.warmupMs} ms of warm-up, each variant in a fresh process, the two alternating. ` +
+      'On mysql-lifespan every read runs outside any scope, so each gets an implicit scope of its own (the facade\'s getConnection, validated on entry).',
+    '',
+    table(['tool', ...SCENARIOS.flatMap((n) => [`${TITLES[n]}: own pool`, 'on mysql-lifespan'])], recoveryRows),
+    '',
+    `Failed / hung reads of ${QUERIES} per client, one round of each of the demo's faults, all ten clients under the same fault at once.`,
+  ].join('\n')
+  return { markdown, ratios, lifespanFailures }
+}
