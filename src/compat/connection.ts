@@ -16,21 +16,12 @@ import { killOnServer } from '../kill.js'
 import { isReadStatement, sqlText } from '../retry.js'
 import { type Context, type Lease, storage } from '../scope.js'
 import { type Method, runStatement } from '../statement.js'
+import { ToolTransaction } from './tool-transaction.js'
 import { type Callback, type CompatHost, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
 import { FacadeQuery, type RealQuery } from './query.js'
 import { ensureSetup, isSessionSetup } from './session-setup.js'
 import { adjustReply, applySettings, type ToolSettings } from './settings.js'
-
-/** A tool's transaction: its connection, kept on a side lease of the scope. */
-interface Pin {
-  lease: Lease
-  /** The scope's lease of the alias, where the connection goes back when the transaction ends. */
-  home: Lease
-  drop: () => void
-  /** Ends the scope opened for this transaction (outside any scope). */
-  endScope: (() => void) | undefined
-}
 
 /**
  * `KILL QUERY n` / `KILL CONNECTION n` a tool sends to cancel a statement (Kysely, from a pool or
@@ -44,6 +35,9 @@ type InScope = (context: Context, done: () => void) => void
 
 /** What a session-setup statement resolves with: an OK packet, as mysql2 gives. */
 const OK_REPLY = Object.freeze({ fieldCount: 0, affectedRows: 0, insertId: 0, info: '', serverStatus: 2, warningStatus: 0, changedRows: 0 })
+
+const OPEN_STREAM = Object.freeze({ destroyed: false })
+const CLOSED_STREAM = Object.freeze({ destroyed: true })
 
 /** The running scope, unless it has ended. */
 function liveContext(): Context | undefined {
@@ -62,10 +56,10 @@ export class FacadeConnection extends EventEmitter {
   readonly #driverMode: boolean
   #context: Context | undefined
   #endImplicit: (() => void) | undefined
-  #pin: Pin | undefined
+  #pin: ToolTransaction | undefined
   #pending = 0
   /** Streams running now: a release drops the rows their consumer no longer reads. */
-  #streams = new Set<FacadeQuery>()
+  #streams: Set<FacadeQuery> | undefined
   #whenIdle: Array<() => void> = []
   #released = false
   /** Driver connections: the tool's per-connection setup, applied to each connection it borrows. */
@@ -76,7 +70,12 @@ export class FacadeConnection extends EventEmitter {
   _fatalError: unknown = null
   _protocolError: unknown = null
   _closing = false
-  readonly stream = { destroyed: false }
+  /** Sequelize reads `stream.destroyed`; there is no socket of this connection's own. */
+  get stream(): { destroyed: boolean } {
+    return this._closing ? CLOSED_STREAM : OPEN_STREAM
+  }
+  /** @internal Told when the tool releases this connection (the pool facade's `release` event). */
+  onRelease: ((conn: FacadeConnection) => void) | undefined
   /** The tool's options, as mysql2 keeps them (some tools read `config`). */
   readonly config: Record<string, unknown>
   /** mysql2's escaping helpers (the alias's defaults). */
@@ -95,13 +94,14 @@ export class FacadeConnection extends EventEmitter {
 
   /** @internal Pool mode: binds to the running scope (or an implicit one held until `release()`) and validates its connection. */
   open(done: (err: unknown) => void): void {
-    const reply = AsyncResource.bind(done)
     const outer = this.#liveContext()
     // Inside db().transaction(): its connection is validated and busy; statements will join it.
     if (outer?.txs?.has(this.#host.alias)) {
       this.#context = outer
-      return process.nextTick(reply, null)
+      return process.nextTick(done, null)
     }
+    // Outside a scope the callback comes from inside the implicit scope: call the tool back in its own context.
+    const reply = outer ? done : AsyncResource.bind(done)
     this.#inScope(
       (context, end) =>
         context.frame.lease(this.#host.pool).withConnection((err) => {
@@ -127,7 +127,7 @@ export class FacadeConnection extends EventEmitter {
 
   /** Server thread id of the connection statements run on right now (`KILL QUERY` targets it); null before one is bound. */
   get threadId(): number | null {
-    const conn = this.#pin?.lease.current ?? this.#liveContext()?.frame.lease(this.#host.pool).current
+    const conn = this.#pin?.connection ?? this.#liveContext()?.frame.lease(this.#host.pool).current
     return conn?.threadId ?? null
   }
 
@@ -174,11 +174,10 @@ export class FacadeConnection extends EventEmitter {
   release(): void {
     if (this.#released) return
     this.#released = true
-    this.emit('release')
-    for (const query of this.#streams) query.abandon()
+    this.onRelease?.(this)
+    if (this.#streams) for (const query of this.#streams) query.abandon()
     this.#idle(() => {
-      const pin = this.#pin
-      if (pin) this.#endPin(pin, true)
+      this.#pin?.end(true)
       const end = this.#endImplicit
       this.#endImplicit = undefined
       this.#context = undefined
@@ -201,7 +200,6 @@ export class FacadeConnection extends EventEmitter {
   /** Driver connections: retire this connection. Pool connections: mysql2's deprecated alias of `release()`. */
   end(cb?: (err: unknown) => void): void {
     this._closing = true
-    this.stream.destroyed = true
     this.release()
     if (cb) this.#idle(() => cb(null))
   }
@@ -274,7 +272,7 @@ export class FacadeConnection extends EventEmitter {
       cb(err, rows, fields)
     }
     const pin = this.#pin
-    if (pin) return this.#onPin(pin, method, sql, values, reply)
+    if (pin) return pin.run(method, sql, values, reply)
     // Inside db().transaction() on this alias, the tool's statements are part of that transaction.
     const tx = this.#liveContext()?.txs?.get(this.#host.alias)
     if (tx && !opensTransaction(text)) {
@@ -288,7 +286,7 @@ export class FacadeConnection extends EventEmitter {
       return this.#pinThen((err) => {
         const taken = this.#pin
         if (err || !taken) return reply(err)
-        this.#onPin(taken, method, sql, values, reply)
+        taken.run(method, sql, values, reply)
       })
     }
     this.#inScope((context, done) => this.#onScope(context, method, sql, values, 1, (err, rows, fields) => {
@@ -338,19 +336,19 @@ export class FacadeConnection extends EventEmitter {
   #adopt(context: Context, lease: Lease): void {
     const conn = lease.current
     if (this.#pin || !conn || !this.#host.pool.inTransaction(conn)) return
-    const side = context.frame.sideLease(this.#host.pool)
-    lease.detach(conn)
-    side.lease.attach(conn)
-    this.#pin = { lease: side.lease, home: lease, drop: side.drop, endScope: undefined }
+    this.#pin = ToolTransaction.take(this.#host, context, lease, conn, undefined, this.#unpinned)
+  }
+
+  #unpinned = (tx: ToolTransaction): void => {
+    if (this.#pin === tx) this.#pin = undefined
   }
 
   /**
-   * Takes a connection for a transaction the tool is opening, on a side lease of the running scope
-   * (or of a scope opened for it): the scope's other statements use the alias's lease meanwhile.
+   * Takes a connection for a transaction the tool is opening (see tool-transaction.ts), from the
+   * running scope or from a scope opened for it.
    */
   #pinThen(done: (err: unknown) => void): void {
-    const context = this.#liveContext()
-    if (context?.txs?.has(this.#host.alias)) {
+    if (this.#liveContext()?.txs?.has(this.#host.alias)) {
       return process.nextTick(done, new LifespanError(
         `A transaction on "${this.#host.alias}" is already open in this context (db().transaction()); the tool cannot open another on it.`,
         { code: ErrorCodes.NESTED_TRANSACTION },
@@ -363,51 +361,23 @@ export class FacadeConnection extends EventEmitter {
           end()
           return done(err)
         }
-        const side = scope.frame.sideLease(this.#host.pool)
-        home.detach(conn)
-        side.lease.attach(conn)
-        const pin: Pin = { lease: side.lease, home, drop: side.drop, endScope: end === noop ? undefined : end }
-        this.#pin = pin
+        const tx = ToolTransaction.take(this.#host, scope, home, conn, end === noop ? undefined : end, this.#unpinned)
+        this.#pin = tx
         ensureSetup(this.#host.pool, conn, this.#setup, (e) => {
           // Nothing of the transaction ran yet: the connection simply goes back.
-          if (e) this.#endPin(pin, false)
+          if (e) tx.end(false)
           done(e)
         })
       })
     }, done)
   }
 
-  /** A statement of the tool's transaction, on its side lease: the statement path's rules hold (no re-run in a transaction, a lost transaction refuses until ROLLBACK). */
-  #onPin(pin: Pin, method: Method, sql: unknown, values: unknown, cb: Callback): void {
-    runStatement(pin.lease, this.#host.classify, { method, sql, values, options: undefined }, (err, rows, fields) => {
-      const conn = pin.lease.current
-      // Over: committed or rolled back (the server says so), or its connection gone and the loss acknowledged.
-      if (!pin.lease.lost && (!conn || !this.#host.pool.inTransaction(conn))) this.#endPin(pin, false)
-      cb(err, rows, fields)
-    })
-  }
-
-  /** The transaction ended: its connection goes back to the scope's lease (or to the pool when the scope holds another). */
-  #endPin(pin: Pin, abandoned: boolean): void {
-    if (this.#pin !== pin) return
-    this.#pin = undefined
-    const conn = pin.lease.current
-    if (conn && !abandoned && !this.#host.pool.inTransaction(conn)) {
-      pin.lease.detach(conn)
-      if (!pin.home.attach(conn)) this.#host.pool.release(conn)
-    }
-    // Anything left (a transaction the tool abandoned) is rolled back by the lease's release.
-    void pin.lease.end()
-    pin.drop()
-    pin.endScope?.()
-  }
-
   /** Rows and no-callback statements: the connection is borrowed for the statement's whole life. */
   #stream(query: FacadeQuery, method: Method, sql: unknown, values: unknown): void {
     this.#pending++
-    this.#streams.add(query)
+    ;(this.#streams ??= new Set()).add(query)
     const fail = (err: unknown): void => {
-      this.#streams.delete(query)
+      this.#streams?.delete(query)
       this.#settled()
       query.fail(err)
     }
@@ -427,7 +397,7 @@ export class FacadeConnection extends EventEmitter {
             if (inTransaction) lease.markLost(e)
           }
           end()
-          this.#streams.delete(query)
+          this.#streams?.delete(query)
           this.#settled()
         }
         try {

@@ -47,8 +47,9 @@ export class FacadePool extends EventEmitter {
     const conn = new FacadeConnection(this.#host, this.#settings, this.config)
     conn.open((err) => {
       if (err) return cb(err)
-      conn.once('release', () => this.emit('release', conn))
-      this.emit('acquire', conn)
+      // mysql2's pool events, for tools that listen (none of the five do; emitted only when someone listens).
+      if (this.listenerCount('release') > 0) conn.onRelease = this.#released
+      if (this.listenerCount('acquire') > 0) this.emit('acquire', conn)
       cb(null, conn)
     })
   }
@@ -69,6 +70,8 @@ export class FacadePool extends EventEmitter {
     else query.fail(this.#endedError())
     return query
   }
+
+  #released = (conn: FacadeConnection): void => void this.emit('release', conn)
 
   releaseConnection(conn: FacadeConnection): void {
     conn.release()

@@ -88,6 +88,8 @@ export interface CallbackPool extends Queryable, EventEmitter {
   end(cb?: (err: unknown) => void): void
 }
 
+const FORWARDED = new Set<string | symbol>(['acquire', 'release', 'connection', 'enqueue'])
+
 /** @internal mysql2/promise's `Pool` over a callback pool facade. */
 export class PromisePool extends EventEmitter {
   /** The callback pool (Knex reads `.pool` of a promise pool). */
@@ -97,8 +99,14 @@ export class PromisePool extends EventEmitter {
   constructor(pool: CallbackPool) {
     super()
     this.pool = pool
-    // Listeners registered on the promise pool hear the callback pool's events, as in mysql2.
-    for (const event of ['acquire', 'release', 'connection', 'enqueue']) pool.on(event, (...args: unknown[]) => this.emit(event, ...args))
+    // Listeners registered on the promise pool hear the callback pool's events, as in mysql2; an
+    // event is forwarded from its first listener on, so a pool nobody listens to emits nothing.
+    const forwarded = new Set<string | symbol>()
+    this.on('newListener', (event: string | symbol) => {
+      if (forwarded.has(event) || !FORWARDED.has(event)) return
+      forwarded.add(event)
+      pool.on(event, (...args: unknown[]) => this.emit(event, ...args))
+    })
   }
 
   query(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
