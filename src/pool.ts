@@ -415,6 +415,11 @@ export class AliasPool {
     return this.meta.get(conn)?.session
   }
 
+  /** The session `conn` had after its handshake (what a reset restores); undefined before its first use. */
+  baseline(conn: PoolConnection): SessionBaseline | undefined {
+    return this.meta.get(conn)?.baseline
+  }
+
   /** Whether `conn` is still one of this pool's open connections (not destroyed, not closed by the server). */
   owns(conn: PoolConnection): boolean {
     return this.open.has(conn)

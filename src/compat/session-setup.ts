@@ -9,11 +9,15 @@ import type { PoolConnection } from 'mysql2'
 import type { AliasPool } from '../pool.js'
 
 // The session variables a tool's setup may set: they change results, not the connection's identity.
-const SETUP = /^\s*set\s+(?:session\s+|@@session\.|@@)?time_zone\s*=\s*(?:'[^']*'|"[^"]*"|[\w+:/-]+)\s*;?\s*$/i
+const SETUP = /^\s*set\s+(?:session\s+|@@session\.|@@)?time_zone\s*=\s*('[^']*'|"[^"]*"|[\w+:/-]+)\s*;?\s*$/i
 
 /** @internal True for a statement that is a tool's per-connection setup. */
 export function isSessionSetup(sql: string | undefined): boolean {
   return sql !== undefined && SETUP.test(sql)
+}
+
+function zoneOf(setup: string): string | undefined {
+  return SETUP.exec(setup)?.[1]?.replace(/^['"]|['"]$/g, '')
 }
 
 /**
@@ -23,9 +27,13 @@ export function isSessionSetup(sql: string | undefined): boolean {
  */
 const applied = new WeakMap<PoolConnection, string>()
 
-/** @internal Sends `setup` on `conn` unless it is already applied there, then calls `done`. */
+/**
+ * @internal Sends `setup` on `conn` unless the session already has it: applied there since the last
+ * reset, or the session's own value from its handshake (a server whose zone is the tool's costs nothing).
+ */
 export function ensureSetup(pool: AliasPool, conn: PoolConnection, setup: string | undefined, done: (err: unknown) => void): void {
-  if (setup === undefined || (applied.get(conn) === setup && pool.session(conn)?.dirty === true)) return done(null)
+  if (setup === undefined) return done(null)
+  if (pool.session(conn)?.dirty === true ? applied.get(conn) === setup : pool.baseline(conn)?.timeZone === zoneOf(setup)) return done(null)
   pool.send(conn, 'query', setup, undefined, (err) => {
     if (!err) applied.set(conn, setup)
     done(err ?? null)

@@ -10,6 +10,7 @@ import { DataSource } from 'typeorm'
 import { describe, expect, it } from 'vitest'
 import { ErrorCodes } from '../../src/index.js'
 import { admin, lifespanFor, mysqlUrl, sleep, tableName } from '../support/env.js'
+import { startDisposableServer } from '../support/disposable-server.js'
 import { makeTool } from './support/tools.js'
 
 const oneConnection = (): string => `${mysqlUrl()}${mysqlUrl().includes('?') ? '&' : '?'}connectionLimit=1`
@@ -42,6 +43,22 @@ describe('tool options through lifespan.driver()', () => {
     expect(again).toEqual({ tz: '+03:00', id: first.id })
     expect(lifespan.stats().aliases.default!.resets).toBeGreaterThanOrEqual(2)
     await s.close()
+  })
+
+  it('Sequelize sends no SET time_zone (and needs no reset) where the server\'s zone already is Sequelize\'s', async () => {
+    const server = await startDisposableServer({ extraArgs: ['--default-time-zone=+00:00'] })
+    try {
+      const lifespan = lifespanFor({ url: server.url })
+      const s = new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), logging: false })
+      const tz = async (): Promise<string> => (await s.query<{ tz: string }>('SELECT @@session.time_zone AS tz', { type: QueryTypes.SELECT }))[0]!.tz
+      expect(await lifespan.scope(tz)).toBe('+00:00')
+      expect(await lifespan.scope(tz)).toBe('+00:00')
+      await s.close()
+      expect(lifespan.stats().aliases.default!.resets).toBe(0)
+      await lifespan.shutdown()
+    } finally {
+      await server.stop()
+    }
   })
 
   it('a connection option the alias does not have is refused with ERR_LIFESPAN_UNSUPPORTED_OPTION naming it; where to connect and pool sizes are the alias\'s', () => {
