@@ -51,7 +51,8 @@ export function checkIdleTimeouts(facts: ServerFacts, settings: DoctorSettings):
   if (globalWt !== undefined && globalWt !== wt) notes.push(`The session value differs from the global ${globalWt} s (set per account or by init_connect); the session value is what the pool gets.`)
   const limit = idleLimitMs(wt)
   const out: Finding[] = []
-  const title = `wait_timeout ${wt} s (${duration(wt * 1_000)}): idle connections are replaced without a ping after ${duration(limit)} idle`
+  const human = wt >= 120 ? ` (${duration(wt * 1_000)})` : ''
+  const title = `wait_timeout ${wt} s${human}: idle connections are replaced without a ping after ${duration(limit)} idle`
   const pause = `A scope or transaction that pauses longer than ${wt} s between statements (an HTTP call, a slow step of a job) finds its connection closed by the server: reads are re-run, writes and transactions fail. Each idle gap longer than that also costs a new connection.`
   const fix = 'Raise wait_timeout (the default 28800 s is fine for a pool: the library replaces idle connections before the server closes them). Do not lower it as MySQLTuner suggests; that works against pools.'
   if (wt < WAIT_TIMEOUT_ERROR_S) out.push(finding('wait-timeout', 'error', title, `${pause} ${notes.join(' ')}`, fix))
