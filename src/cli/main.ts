@@ -16,6 +16,8 @@ import { DoctorUsageError, parseTarget, redactUrl } from './doctor/target.js'
 
 /** mysql2's `connectionLimit` when none is given. */
 const MYSQL2_POOL_DEFAULT = 10
+/** How long the doctor tries to connect unless told otherwise. */
+const CONNECT_TIMEOUT_MS = 5_000
 
 const USAGE = `Usage: mysql-lifespan doctor [mysql://user:password@host:port/db] [options]
 
@@ -27,7 +29,7 @@ Options:
   --instances N            processes sharing the server (default 1)
   --max-age-ms N           the maxAgeMs to judge (default ${DEFAULTS.maxAgeMs})
   --alive-bypass-ms N      the aliveBypassMs to judge (default ${DEFAULTS.aliveBypassMs})
-  --connect-timeout-ms N   how long to try to connect (default 5000)
+  --connect-timeout-ms N   how long to try to connect (default ${CONNECT_TIMEOUT_MS})
   --json                   one JSON document on stdout, for scripts
   -h, --help               this text
 
@@ -82,7 +84,7 @@ export async function doctor(argv: string[], io: Io): Promise<number> {
     maxAgeMs: wholeNumber('max-age-ms', values['max-age-ms'], 0) ?? target.settings.maxAgeMs ?? DEFAULTS.maxAgeMs,
     aliveBypassMs: wholeNumber('alive-bypass-ms', values['alive-bypass-ms'], 0) ?? target.settings.aliveBypassMs ?? DEFAULTS.aliveBypassMs,
   }
-  const connectTimeoutMs = wholeNumber('connect-timeout-ms', values['connect-timeout-ms'], 1) ?? 5_000
+  const connectTimeoutMs = wholeNumber('connect-timeout-ms', values['connect-timeout-ms'], 1) ?? CONNECT_TIMEOUT_MS
   const header: ReportHeader = { target: target.display, ...settings }
 
   let facts

@@ -4,6 +4,7 @@
  * `maxAgeMs` and `aliveBypassMs`, connection counts against pool size × instances, network
  * timeouts, `max_connect_errors`. Pure functions over {@link ServerFacts}.
  */
+import { DEFAULTS } from '../../index.js'
 import type { ServerFacts } from './facts.js'
 import { duration, finding, type DoctorSettings, type Finding } from './finding.js'
 
@@ -77,7 +78,7 @@ export function checkIdleTimeouts(facts: ServerFacts, settings: DoctorSettings):
   if (bypass > BYPASS_WARN_MS) {
     out.push(finding('alive-bypass', 'warn', bypassTitle,
       'A connection dropped on the network (NAT or load balancer idle timeout, failover) inside that window is handed out unchecked: its first statement fails (a read is re-run, a write surfaces the error).',
-      `Keep aliveBypassMs at a few hundred ms (default ${500}); the ping it saves costs one round trip.`))
+      `Keep aliveBypassMs at a few hundred ms (default ${DEFAULTS.aliveBypassMs}); the ping it saves costs one round trip.`))
   } else {
     out.push(finding('alive-bypass', 'ok', bypassTitle,
       `Connections idle longer are pinged (within pingTimeoutMs) before use; past ${duration(limit)} they are replaced without a ping.`))
