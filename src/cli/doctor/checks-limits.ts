@@ -58,7 +58,7 @@ export function checkIdleTimeouts(facts: ServerFacts, settings: DoctorSettings):
   const fix = 'Raise wait_timeout (the default 28800 s is fine for a pool: the library replaces idle connections before the server closes them). Do not lower it as MySQLTuner suggests; that works against pools.'
   if (wt < WAIT_TIMEOUT_ERROR_S) out.push(finding('wait-timeout', 'error', title, `${pause} ${notes.join(' ')}`, fix))
   else if (wt < WAIT_TIMEOUT_WARN_S) out.push(finding('wait-timeout', 'warn', title, `${pause} ${notes.join(' ')}`, fix))
-  else out.push(finding('wait-timeout', 'ok', title, `The library reads wait_timeout on every new connection and never hands out one the server may have closed. ${notes.join(' ')}`))
+  else out.push(finding('wait-timeout', 'ok', title, `The library reads wait_timeout on every new connection and replaces a connection idle that long before the server closes it. ${notes.join(' ')}`))
 
   const age = settings.maxAgeMs
   if (age === 0) {
