@@ -8,6 +8,7 @@ import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mys
 import { type ErrorClass, isConnectionBroken } from './classify.js'
 import { ErrorCodes, LifespanError, withCode } from './errors.js'
 import type { AliasPool } from './pool.js'
+import { judgeError } from './refusal.js'
 import { canRerun, retrying, type StatementOptions } from './retry.js'
 import { type Lease, storage } from './scope.js'
 import { type Method, type Queryable, runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
@@ -100,23 +101,28 @@ export class Database implements Queryable {
         this.#pool.send(conn, method, sql, values, (err, rows, fields) => {
           if (settled) return
           settled = true
-          lease.unhold()
-          if (!err) return resolve([rows, fields])
-          const cls = this.#host.classify(err)
-          if (isConnectionBroken(cls)) {
-            lease.discard(conn, 'broken')
-            this.#pool.suspectAll()
+          if (!err) {
+            lease.unhold()
+            return resolve([rows, fields])
           }
-          const error = withCode(err, cls)
-          const policy = this.#pool.options.retry
-          if (!first || !policy || policy.retries === 0 || !this.#rerunnable(error, sql, options)) return reject(error)
-          this.#pool.countRetry()
-          retrying(
-            () => this.#once(lease, method, sql, values, options, false),
-            { ...policy, retries: policy.retries - 1 },
-            (e) => this.#rerunnable(e, sql, options),
-            () => this.#pool.countRetry(),
-          ).then(resolve, reject)
+          // A read-only error may need a question on this connection: it stays held until judged.
+          judgeError(err, this.#host.classify, this.#pool, conn, false, (cls) => {
+            lease.unhold()
+            if (isConnectionBroken(cls)) {
+              lease.discard(conn, 'broken')
+              this.#pool.suspectAll()
+            }
+            const error = withCode(err, cls)
+            const policy = this.#pool.options.retry
+            if (!first || !policy || policy.retries === 0 || !this.#rerunnable(error, sql, options)) return reject(error)
+            this.#pool.countRetry()
+            retrying(
+              () => this.#once(lease, method, sql, values, options, false),
+              { ...policy, retries: policy.retries - 1 },
+              (e) => this.#rerunnable(e, sql, options),
+              () => this.#pool.countRetry(),
+            ).then(resolve, reject)
+          })
         })
       }
       lease.withConnection((err, conn) => (conn ? send(conn) : reject(err)))
@@ -128,7 +134,7 @@ export class Database implements Queryable {
     const code = (err as { code?: unknown } | null)?.code
     if (code === ErrorCodes.QUERY_TIMEOUT || code === 'PROTOCOL_SEQUENCE_TIMEOUT') return false
     const cls = this.#host.classify(err)
-    // A read-only refusal means the statement was not applied: running it again cannot double it.
+    // The server became read-only (judged by refusal.ts): the statement was not applied, running it again cannot double it.
     if (cls === 'read-only') return true
     return cls === 'disconnect' && canRerun(sql, options)
   }
