@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Lifespan } from '../../src/index.js'
+import { READ_ONLY_PROBE } from '../../src/refusal.js'
 import { type DisposableServer, startDisposableServer } from '../support/disposable-server.js'
 import { lifespanFor, sleep, tableName } from '../support/env.js'
 
@@ -102,6 +103,7 @@ describe('a refusal is not a failover', () => {
     await server.query(`CREATE TABLE test.${t} (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) ENGINE=InnoDB`)
     const lifespan = lifespanFor({ url: appUrl })
     const created = await started(lifespan)
+    const probes = await received(READ_ONLY_PROBE)
     await lifespan.scope(async () => {
       const db = lifespan.db()
       await db.query('START TRANSACTION READ ONLY')
@@ -109,7 +111,7 @@ describe('a refusal is not a failover', () => {
       await db.query('ROLLBACK')
     })
     expect(await received(`INSERT INTO ${t}`)).toBe(1)
-    expect(await received('SHOW GLOBAL VARIABLES WHERE Variable_name IN')).toBeGreaterThanOrEqual(1)
+    expect(await received(READ_ONLY_PROBE)).toBe(probes + 1)
     expect(await rowCount(t)).toBe(0)
     expect(destroyedTotal(lifespan)).toBe(0)
     expect(lifespan.stats().aliases.default!.created).toBe(created)
@@ -136,5 +138,27 @@ describe('a refusal is not a failover', () => {
     expect(stats.retries).toBeGreaterThanOrEqual(1)
     expect(stats.destroyed.broken).toBeGreaterThanOrEqual(1)
     expect(await received(`INSERT INTO ${t}`)).toBe(stats.retries + 1)
+  })
+
+  it('a 1792 from a server whose every transaction is read-only (global tx_read_only): the server is asked, the INSERT is re-run on a fresh connection', async () => {
+    const t = tableName('ro_glob')
+    await server.query(`CREATE TABLE test.${t} (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) ENGINE=InnoDB`)
+    const lifespan = lifespanFor({ url: appUrl, retry: { retries: 50, minTimeoutMs: 20, maxTimeoutMs: 50 } })
+    const probes = await received(READ_ONLY_PROBE)
+    await server.query('SET GLOBAL tx_read_only = 1')
+    let insert: Promise<unknown> | undefined
+    try {
+      // Connections made now start read-only; the first INSERT is refused with 1792, not 1290.
+      insert = lifespan.db().query(`INSERT INTO ${t} (v) VALUES ('global')`)
+      insert.catch(() => {})
+      while ((await received(`INSERT INTO ${t}`)) === 0) await sleep(10)
+    } finally {
+      await server.query('SET GLOBAL tx_read_only = 0')
+    }
+    await insert
+    expect(await rowCount(t)).toBe(1)
+    const stats = lifespan.stats().aliases.default!
+    expect(stats.destroyed.broken).toBeGreaterThanOrEqual(1)
+    expect(await received(READ_ONLY_PROBE)).toBeGreaterThan(probes)
   })
 })
