@@ -31,6 +31,9 @@ describe('isReadStatement', () => {
     'SELECT * FROM (SELECT 1, 2) AS dt (a, b)',
     "SELECT * FROM t WHERE note = 'my_fn(1)'",
     'SELECT IF(a, 1, 2), IFNULL(b, 0), COALESCE(c, d) FROM t',
+    'SELECT `id`, `name` FROM `users` AS `User` WHERE (`User`.`id` = 1 AND `User`.`deleted_at` IS NULL) LIMIT 1',
+    "SELECT jt.id FROM t, JSON_TABLE(t.doc, '$[*]' COLUMNS (id INT PATH '$.id', name VARCHAR(10) PATH '$.n')) AS jt",
+    'SELECT SUM(CASE WHEN a THEN 1 ELSE 0 END), TIMESTAMPDIFF(SECOND, a, b), DATE(created_at) FROM t GROUP BY DATE(created_at)',
   ])('read: %s', (sql) => {
     expect(isReadStatement(sql)).toBe(true)
   })
