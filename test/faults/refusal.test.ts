@@ -44,6 +44,30 @@ async function rowCount(table: string): Promise<number> {
   return Number(rows[0]!.c)
 }
 
+/** A fresh InnoDB table on the disposable server. */
+async function newTable(prefix: string): Promise<string> {
+  const t = tableName(prefix)
+  await server.query(`CREATE TABLE test.${t} (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) ENGINE=InnoDB`)
+  return t
+}
+
+/**
+ * Sends an INSERT while `on` holds on the server, waits until the server has refused it at least
+ * once, runs `off`, then awaits the INSERT: a failover re-runs it on a fresh connection.
+ */
+async function insertAcrossReadOnly(lifespan: Lifespan, table: string, on: string, off: string): Promise<void> {
+  await server.query(on)
+  let insert: Promise<unknown> | undefined
+  try {
+    insert = lifespan.db().query(`INSERT INTO ${table} (v) VALUES ('failover')`)
+    insert.catch(() => {})
+    while ((await received(`INSERT INTO ${table}`)) === 0) await sleep(10)
+  } finally {
+    await server.query(off)
+  }
+  await insert
+}
+
 /** Starts the lifespan and returns its `created` count once its first connection is open. */
 async function started(lifespan: Lifespan): Promise<number> {
   await lifespan.startup()
@@ -56,8 +80,7 @@ function destroyedTotal(lifespan: Lifespan): number {
 
 describe('a refusal is not a failover', () => {
   it('an INSERT inside transaction(fn, { readOnly: true, retries: 2 }) runs once, rejects with 1792 and destroys no connection', async () => {
-    const t = tableName('ro_tx')
-    await server.query(`CREATE TABLE test.${t} (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) ENGINE=InnoDB`)
+    const t = await newTable('ro_tx')
     const lifespan = lifespanFor({ url: appUrl })
     const created = await started(lifespan)
     let attempts = 0
@@ -99,8 +122,7 @@ describe('a refusal is not a failover', () => {
   })
 
   it('a 1792 in a READ ONLY transaction opened with SQL: the server is asked, it is not read-only, nothing is destroyed or re-run', async () => {
-    const t = tableName('ro_raw')
-    await server.query(`CREATE TABLE test.${t} (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) ENGINE=InnoDB`)
+    const t = await newTable('ro_raw')
     const lifespan = lifespanFor({ url: appUrl })
     const created = await started(lifespan)
     const probes = await received(READ_ONLY_PROBE)
@@ -118,21 +140,10 @@ describe('a refusal is not a failover', () => {
   })
 
   it('a server that really became read-only: the refused INSERT is re-run on a fresh connection once read_only is off, and the row exists once', async () => {
-    const t = tableName('ro_srv')
-    await server.query(`CREATE TABLE test.${t} (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) ENGINE=InnoDB`)
+    const t = await newTable('ro_srv')
     const lifespan = lifespanFor({ url: appUrl, retry: { retries: 50, minTimeoutMs: 20, maxTimeoutMs: 50 } })
     await started(lifespan)
-    await server.query('SET GLOBAL read_only = 1')
-    let insert: Promise<unknown> | undefined
-    try {
-      insert = lifespan.db().query(`INSERT INTO ${t} (v) VALUES ('failover')`)
-      insert.catch(() => {})
-      // Wait until the server has refused it at least once, then let writes through again.
-      while ((await received(`INSERT INTO ${t}`)) === 0) await sleep(10)
-    } finally {
-      await server.query('SET GLOBAL read_only = 0')
-    }
-    await insert
+    await insertAcrossReadOnly(lifespan, t, 'SET GLOBAL read_only = 1', 'SET GLOBAL read_only = 0')
     expect(await rowCount(t)).toBe(1)
     const stats = lifespan.stats().aliases.default!
     expect(stats.retries).toBeGreaterThanOrEqual(1)
@@ -141,21 +152,11 @@ describe('a refusal is not a failover', () => {
   })
 
   it('a 1792 from a server whose every transaction is read-only (global tx_read_only): the server is asked, the INSERT is re-run on a fresh connection', async () => {
-    const t = tableName('ro_glob')
-    await server.query(`CREATE TABLE test.${t} (id INT PRIMARY KEY AUTO_INCREMENT, v VARCHAR(20)) ENGINE=InnoDB`)
+    const t = await newTable('ro_glob')
     const lifespan = lifespanFor({ url: appUrl, retry: { retries: 50, minTimeoutMs: 20, maxTimeoutMs: 50 } })
     const probes = await received(READ_ONLY_PROBE)
-    await server.query('SET GLOBAL tx_read_only = 1')
-    let insert: Promise<unknown> | undefined
-    try {
-      // Connections made now start read-only; the first INSERT is refused with 1792, not 1290.
-      insert = lifespan.db().query(`INSERT INTO ${t} (v) VALUES ('global')`)
-      insert.catch(() => {})
-      while ((await received(`INSERT INTO ${t}`)) === 0) await sleep(10)
-    } finally {
-      await server.query('SET GLOBAL tx_read_only = 0')
-    }
-    await insert
+    // Connections made now start read-only: the INSERT is refused with 1792, not 1290.
+    await insertAcrossReadOnly(lifespan, t, 'SET GLOBAL tx_read_only = 1', 'SET GLOBAL tx_read_only = 0')
     expect(await rowCount(t)).toBe(1)
     const stats = lifespan.stats().aliases.default!
     expect(stats.destroyed.broken).toBeGreaterThanOrEqual(1)
