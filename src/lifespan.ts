@@ -9,7 +9,7 @@ import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from 
 import { log } from './log.js'
 import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './options.js'
 import { AliasPool, type AliasStats } from './pool.js'
-import { killConnections } from './kill.js'
+import { killAndLog } from './kill.js'
 import { type RunOptions, runProgram } from './run.js'
 import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
 
@@ -50,7 +50,10 @@ export interface ShutdownReport {
   clean: boolean
   /** Scopes still running at the deadline, interrupted and killed server-side. */
   interrupted: number
-  /** Connections that did not close in time and were killed server-side. */
+  /**
+   * Connections killed server-side (`KILL CONNECTION`): those of scopes interrupted at the deadline
+   * and those that did not close in time afterwards. The `connections killed server-side` log lines add up to it.
+   */
   killed: number
   /** How long the shutdown took, in milliseconds. */
   durationMs: number
@@ -343,15 +346,15 @@ export class Lifespan {
     const started = Date.now()
     const deadline = started + timeoutMs
     if (this.#starting) await this.#starting.catch(() => {})
-    const interrupted = await this.#drain(deadline, caller)
+    const drained = await this.#drain(deadline, caller)
+    const interrupted = drained.interrupted
+    let killed = drained.killed
     const errors = this.#shutdownHooks.length > 0 ? await this.#runHooks('shutdown', [...this.#shutdownHooks].reverse()) : []
-    let killed = 0
     await Promise.all(
       [...this.#pools.values()].map(async (pool) => {
         const grace = Math.max(250, Math.min(pool.options.shutdownTimeoutMs, deadline - Date.now()))
         const left = await pool.end(grace)
-        killed += left.length
-        if (left.length > 0) await this.#kill(pool, left)
+        if (left.length > 0) killed += await killAndLog(pool, left)
       }),
     )
     this.#state = 'stopped'
@@ -361,8 +364,8 @@ export class Lifespan {
     return report
   }
 
-  /** Waits for open scopes until the deadline; interrupts and kills what is left. Returns how many were interrupted. */
-  async #drain(deadline: number, caller: Frame | undefined): Promise<number> {
+  /** Waits for open scopes until the deadline; interrupts and kills what is left. Returns how many scopes were interrupted and connections killed. */
+  async #drain(deadline: number, caller: Frame | undefined): Promise<{ interrupted: number; killed: number }> {
     const others = (): Frame[] => this.#active.list(caller)
     if (others().length > 0) {
       await new Promise<void>((resolve) => {
@@ -380,25 +383,21 @@ export class Lifespan {
       this.#drained = undefined
     }
     const late = others()
-    if (late.length === 0) return 0
+    if (late.length === 0) return { interrupted: 0, killed: 0 }
     // Read the ids first: interrupting a scope destroys its connections (our side only).
     const leased = [...this.#pools.values()].map((pool) => ({ pool, ids: pool.leasedThreadIds() }))
     const error = interruptedError('it was still running at the shutdown deadline')
     for (const frame of late) frame.interrupt(error)
+    let killed = 0
     await Promise.all(
       leased.map(async ({ pool, ids }) => {
         if (ids.length === 0) return
-        await this.#kill(pool, ids)
+        killed += await killAndLog(pool, ids)
         pool.destroyLeased('interrupted')
       }),
     )
     log(this.#options.logger, 'warn', { interrupted: late.length }, 'scopes interrupted at the shutdown deadline')
-    return late.length
-  }
-
-  async #kill(pool: AliasPool, threadIds: number[]): Promise<void> {
-    await killConnections(pool.options.pool, threadIds)
-    log(pool.options.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side')
+    return { interrupted: late.length, killed }
   }
 
   /**
