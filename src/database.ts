@@ -10,6 +10,7 @@ import { ErrorCodes, LifespanError, withCode } from './errors.js'
 import type { AliasPool } from './pool.js'
 import { canRerun, retrying, type StatementOptions } from './retry.js'
 import { type Lease, storage } from './scope.js'
+import { publishRetry } from './observe/channels.js'
 import { type Method, type Queryable, runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
 
 /** @internal What a {@link Database} needs from its lifespan. */
@@ -111,11 +112,15 @@ export class Database implements Queryable {
           const policy = this.#pool.options.retry
           if (!first || !policy || policy.retries === 0 || !this.#rerunnable(error, sql, options)) return reject(error)
           this.#pool.countRetry()
+          publishRetry('statement', this.alias, error)
           retrying(
             () => this.#once(lease, method, sql, values, options, false),
             { ...policy, retries: policy.retries - 1 },
             (e) => this.#rerunnable(e, sql, options),
-            () => this.#pool.countRetry(),
+            (e) => {
+              this.#pool.countRetry()
+              publishRetry('statement', this.alias, e)
+            },
           ).then(resolve, reject)
         })
       }

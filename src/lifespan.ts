@@ -12,6 +12,8 @@ import { AliasPool, type AliasStats } from './pool.js'
 import { killConnections } from './kill.js'
 import { type RunOptions, runProgram } from './run.js'
 import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
+import { checkHealth, type HealthOptions, type HealthReport } from './health.js'
+import { publishShutdownEnd, publishShutdownStart } from './observe/lifespan-events.js'
 
 /** Lifecycle state of a {@link Lifespan}. */
 export type LifespanState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
@@ -318,6 +320,27 @@ export class Lifespan {
   }
 
   /**
+   * Readiness (default) or liveness (`{ database: false }`) for probes. Readiness: the lifespan is
+   * running and each alias hands out a validated connection that answers a ping within
+   * `timeoutMs` (default `min(pingTimeoutMs, 1000)`), taken outside any scope; when every
+   * connection is leased no slot is taken, and the alias counts as ready while connections came
+   * back within the last 10 s. Liveness never touches a database: ok until the lifespan stopped.
+   * Never rejects.
+   *
+   * @example
+   * ```ts
+   * app.get('/ready', async (_req, reply) => {
+   *   const health = await lifespan.health()
+   *   return reply.code(health.ok ? 200 : 503).send(health)
+   * })
+   * app.get('/live', async () => lifespan.health({ database: false }))
+   * ```
+   */
+  health(options?: HealthOptions): Promise<HealthReport> {
+    return checkHealth(this.#state, this.#pools, options)
+  }
+
+  /**
    * Graceful shutdown. In the same tick, new scopes are refused. Open scopes get until `timeoutMs`
    * to finish; those still running are then interrupted and their connections killed server-side
    * (`KILL CONNECTION` from a short-lived side connection), so nothing keeps running on the server.
@@ -334,6 +357,7 @@ export class Lifespan {
     }
     const caller = storage.getStore()?.frame
     this.#state = this.#state === 'stopped' ? 'stopped' : 'stopping'
+    publishShutdownStart(timeoutMs, this.#active.size)
     // Run outside the caller's scope: the hooks get a scope of their own.
     this.#stopping = storage.exit(() => this.#shutdown(timeoutMs, caller))
     return this.#stopping
@@ -357,6 +381,7 @@ export class Lifespan {
     this.#state = 'stopped'
     const report: ShutdownReport = { clean: interrupted === 0 && errors.length === 0, interrupted, killed, durationMs: Date.now() - started }
     log(this.#options.logger, report.clean ? 'info' : 'warn', { ...report }, 'shutdown complete')
+    publishShutdownEnd(report)
     if (errors.length > 0) throw new HookError('shutdown', errors)
     return report
   }
@@ -397,7 +422,7 @@ export class Lifespan {
   }
 
   async #kill(pool: AliasPool, threadIds: number[]): Promise<void> {
-    await killConnections(pool.options.pool, threadIds)
+    await pool.internal(() => killConnections(pool.options.pool, threadIds))
     log(pool.options.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side')
   }
 

@@ -5,12 +5,13 @@
  * (or destroys it when it broke). Concurrent statements of one scope share its
  * connection; mysql2 runs them one after another.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 import type { PoolConnection } from 'mysql2'
 import { ErrorCodes, LifespanError } from './errors.js'
 import { log } from './log.js'
 import type { AliasPool, ConnectionCallback, DestroyReason } from './pool.js'
 import type { Transaction } from './transaction.js'
+import { publishScopeEnd, publishScopeStart, scopeEnd, scopeStart } from './observe/scope-events.js'
 
 /** The kind of a scope: the unit of work it stands for. */
 export type ScopeKind = 'startup' | 'task' | 'shutdown'
@@ -70,7 +71,8 @@ export class Lease {
     if (this.frame.interruption) return done(this.frame.interruption)
     if (this.conn) return done(null, this.conn)
     if (this.waiter) {
-      ;(this.moreWaiters ??= []).push(done)
+      // Called back from the first statement's context: bound, each runs (and is traced) in its own.
+      ;(this.moreWaiters ??= []).push(AsyncResource.bind(done))
       return
     }
     this.waiter = done
@@ -299,6 +301,7 @@ export class ActiveScopes {
 
 /** The start of a scope, inside its AsyncLocalStorage frame. Settles only when `fn` settles, never by adopting its promise: interrupt() must still win. */
 function enter(fn: () => unknown, settle: (ok: boolean, value: unknown) => void): void {
+  if (scopeStart.hasSubscribers) publishScopeStart()
   try {
     const result = fn()
     if (isThenable(result)) result.then((value) => settle(true, value), (err: unknown) => settle(false, err))
@@ -310,6 +313,7 @@ function enter(fn: () => unknown, settle: (ok: boolean, value: unknown) => void)
 
 /** The end of a scope, its leases ended: tell the lifespan, then settle the scope's promise. */
 function finishRun<T>(frame: Frame, onClosed: (frame: Frame) => void, ok: boolean, value: unknown, resolve: (value: T) => void, reject: (reason: unknown) => void): void {
+  if (scopeEnd.hasSubscribers) publishScopeEnd(frame, ok)
   onClosed(frame)
   if (ok) resolve(value as T)
   else reject(value)
