@@ -25,6 +25,7 @@ export type {
   AcquireContext,
   ConnectionCreateMessage,
   ConnectionDestroyMessage,
+  ConnectionReleaseMessage,
   HostChangeMessage,
   RetryMessage,
   ScopeEndMessage,

@@ -44,6 +44,8 @@ export interface AliasStats {
   retries: number
   /** Acquisitions that gave up after `acquireTimeoutMs`. */
   acquireTimeouts: number
+  /** The most connections the alias may open (mysql2's `connectionLimit`; 0 = no limit). */
+  max: number
 }
 
 interface Meta {
@@ -57,6 +59,8 @@ interface Meta {
   epoch: number
   /** Leased to a scope right now. */
   leased: boolean
+  /** When it was leased; only kept while someone listens to connection releases. */
+  leasedAt?: number
 }
 
 /** @internal Called once with a connection or with the reason there is none. */
@@ -440,6 +444,7 @@ export class AliasPool {
     if (!m || m.leased) return
     m.leased = true
     this.leasedCount++
+    if (events.release.hasSubscribers) m.leasedAt = Date.now()
   }
 
   /** Clears the leased flag; the connection's metadata, or undefined when it was not leased. */
@@ -448,6 +453,7 @@ export class AliasPool {
     if (!m?.leased) return undefined
     m.leased = false
     this.leasedCount--
+    if (m.leasedAt !== undefined) events.released(this, conn, m)
     return m
   }
 
@@ -547,6 +553,7 @@ export class AliasPool {
       pingFailures: c.pingFailures,
       retries: c.retries,
       acquireTimeouts: c.acquireTimeouts,
+      max: this.limit,
     }
   }
 }

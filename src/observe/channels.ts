@@ -26,6 +26,7 @@ export const ChannelNames = Object.freeze({
   validation: 'mysql-lifespan:validation',
   connectionCreate: 'mysql-lifespan:connection:create',
   connectionDestroy: 'mysql-lifespan:connection:destroy',
+  connectionRelease: 'mysql-lifespan:connection:release',
   statementRetry: 'mysql-lifespan:statement:retry',
   transactionRetry: 'mysql-lifespan:transaction:retry',
   shutdownStart: 'mysql-lifespan:shutdown:start',
@@ -108,6 +109,14 @@ export interface ConnectionDestroyMessage {
   ageMs: number | undefined
 }
 
+/** `mysql-lifespan:connection:release`: a scope's lease ended (the connection went back to the pool, or was destroyed right after). */
+export interface ConnectionReleaseMessage {
+  alias: string
+  threadId: number | undefined
+  /** How long the scope held it, in milliseconds. */
+  heldMs: number
+}
+
 /** `mysql-lifespan:statement:retry` and `mysql-lifespan:transaction:retry`: work re-run after a transient failure. */
 export interface RetryMessage {
   alias: string
@@ -148,6 +157,8 @@ export const validation = diagnostics_channel.channel(ChannelNames.validation)
 export const connectionCreate = diagnostics_channel.channel(ChannelNames.connectionCreate)
 /** @internal */
 export const connectionDestroy = diagnostics_channel.channel(ChannelNames.connectionDestroy)
+/** @internal */
+export const connectionRelease = diagnostics_channel.channel(ChannelNames.connectionRelease)
 /** @internal */
 export const statementRetry = diagnostics_channel.channel(ChannelNames.statementRetry)
 /** @internal */

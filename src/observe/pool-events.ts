@@ -16,11 +16,13 @@ import {
   type ConnectionDestroyMessage,
   connectionCreate,
   connectionDestroy,
+  connectionRelease,
+  type ConnectionReleaseMessage,
   validation,
   type ValidationMessage,
 } from './channels.js'
 
-export { acquire }
+export { acquire, connectionRelease as release }
 
 function target(pool: AliasPool): { host: string | undefined; port: number | undefined } {
   const { host, port, socketPath } = pool.options.pool
@@ -78,6 +80,13 @@ export function destroyed(pool: AliasPool, conn: PoolConnection, reason: Destroy
   if (!connectionDestroy.hasSubscribers) return
   const ageMs = createdAt === undefined ? undefined : Date.now() - createdAt
   connectionDestroy.publish({ alias: pool.alias, threadId: threadId(conn), reason, ageMs } satisfies ConnectionDestroyMessage)
+}
+
+/** @internal A lease ended; `m.leasedAt` is cleared. */
+export function released(pool: AliasPool, conn: PoolConnection, m: { leasedAt?: number }): void {
+  const heldMs = Date.now() - (m.leasedAt as number)
+  m.leasedAt = undefined
+  if (connectionRelease.hasSubscribers) connectionRelease.publish({ alias: pool.alias, threadId: threadId(conn), heldMs } satisfies ConnectionReleaseMessage)
 }
 
 /** @internal */
