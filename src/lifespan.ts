@@ -7,11 +7,11 @@ import { makeClassifier, type ErrorClass } from './classify.js'
 import { Database, type DatabaseHost } from './database.js'
 import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from './errors.js'
 import { log } from './log.js'
-import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { type LifespanOptions, type Logger, type ResolvedOptions, resolveOptions } from './options.js'
 import { AliasPool, type AliasStats } from './pool.js'
 import { killConnections } from './kill.js'
 import { type RunOptions, runProgram } from './run.js'
-import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
+import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, scopeLogger, storage } from './scope.js'
 import { checkHealth, type HealthOptions, type HealthReport } from './health.js'
 import { publishShutdownEnd, publishShutdownStart } from './observe/lifespan-events.js'
 
@@ -34,6 +34,11 @@ export interface ScopeOptions {
    * @default 'join'
    */
   nested?: 'join' | 'new'
+  /**
+   * Where the library logs while this scope runs, for aliases without a logger of their own
+   * (adapters pass the framework's request logger, e.g. Fastify's `request.log`). Ignored when joining.
+   */
+  logger?: Logger
 }
 
 /** Options of {@link Lifespan.shutdown}. */
@@ -97,6 +102,7 @@ export class Lifespan {
   #stopping: Promise<ShutdownReport> | undefined
   #captureStacks: boolean
   #host: DatabaseHost
+  #defaultLogger: Logger | undefined
 
   /** @internal Use {@link createLifespan}. */
   constructor(options: LifespanOptions) {
@@ -108,6 +114,21 @@ export class Lifespan {
       classify: this.#classify,
       implicitScope: (fn) => this.scope(fn),
     }
+  }
+
+  /** Where the lifespan logs: the configured logger, else the running scope's, else the default one. */
+  get #logger(): Logger | undefined {
+    return this.#options.logger ?? scopeLogger() ?? this.#defaultLogger
+  }
+
+  /**
+   * Sets the logger used where none was configured (for every alias without one). Adapters pass
+   * their framework's logger (Fastify's `fastify.log`); a logger given to `createLifespan` wins.
+   */
+  useDefaultLogger(logger: Logger | undefined): this {
+    this.#defaultLogger = logger
+    for (const pool of this.#pools.values()) pool.defaultLogger = logger
+    return this
   }
 
   /** The lifecycle state. */
@@ -189,7 +210,7 @@ export class Lifespan {
       [...this.#pools.values()].map(async (pool) => {
         const conn = await pool.acquire()
         pool.release(conn)
-        log(pool.options.logger, 'info', { alias: pool.alias }, 'connected')
+        log(pool.logger, 'info', { alias: pool.alias }, 'connected')
       }),
     )
     if (this.#startupHooks.length === 0) return
@@ -208,7 +229,7 @@ export class Lifespan {
             await hook()
           } catch (err) {
             errors.push(err)
-            log(this.#options.logger, 'error', { err: describe(err), kind }, `${kind} hook failed`)
+            log(this.#logger, 'error', { err: describe(err), kind }, `${kind} hook failed`)
           }
         }
       }, this.#forget)
@@ -237,16 +258,18 @@ export class Lifespan {
     const parent = storage.getStore()
     if (parent && !parent.frame.closed && options?.nested !== 'new') return Promise.resolve().then(fn)
     const kind = options?.kind ?? 'task'
-    if (this.#state === 'running') return this.#open(fn, kind)
-    if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#open(fn, kind))
-    if (this.#state === 'stopping' && kind === 'shutdown') return this.#open(fn, kind)
+    const logger = options?.logger
+    if (this.#state === 'running') return this.#open(fn, kind, logger)
+    if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#open(fn, kind, logger))
+    if (this.#state === 'stopping' && kind === 'shutdown') return this.#open(fn, kind, logger)
     return Promise.reject(this.#refusal())
   }
 
-  #open<T>(fn: () => T | Promise<T>, kind: ScopeKind): Promise<T> {
+  #open<T>(fn: () => T | Promise<T>, kind: ScopeKind, logger: Logger | undefined): Promise<T> {
     // Shutdown may have begun while startup was awaited.
     if (this.#state !== 'running' && !(this.#state === 'stopping' && kind === 'shutdown')) return Promise.reject(this.#refusal())
     const frame = new Frame(kind, this.#captureStacks)
+    frame.logger = logger
     this.#active.add(frame)
     return frame.run(fn, this.#forget)
   }
@@ -380,7 +403,7 @@ export class Lifespan {
     )
     this.#state = 'stopped'
     const report: ShutdownReport = { clean: interrupted === 0 && errors.length === 0, interrupted, killed, durationMs: Date.now() - started }
-    log(this.#options.logger, report.clean ? 'info' : 'warn', { ...report }, 'shutdown complete')
+    log(this.#logger, report.clean ? 'info' : 'warn', { ...report }, 'shutdown complete')
     publishShutdownEnd(report)
     if (errors.length > 0) throw new HookError('shutdown', errors)
     return report
@@ -417,13 +440,13 @@ export class Lifespan {
         pool.destroyLeased('interrupted')
       }),
     )
-    log(this.#options.logger, 'warn', { interrupted: late.length }, 'scopes interrupted at the shutdown deadline')
+    log(this.#logger, 'warn', { interrupted: late.length }, 'scopes interrupted at the shutdown deadline')
     return late.length
   }
 
   async #kill(pool: AliasPool, threadIds: number[]): Promise<void> {
     await pool.internal(() => killConnections(pool.options.pool, threadIds))
-    log(pool.options.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side')
+    log(pool.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side')
   }
 
   /**

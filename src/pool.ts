@@ -16,6 +16,7 @@ import { log } from './log.js'
 import { FailureLog } from './failure-log.js'
 import { internal } from './observe/internal.js'
 import * as events from './observe/pool-events.js'
+import { scopeLogger } from './scope.js'
 
 /** Why a connection was destroyed rather than returned to the pool. */
 export type DestroyReason = 'maxAge' | 'idle' | 'ping' | 'broken' | 'timeout' | 'interrupted' | 'shutdown'
@@ -141,8 +142,12 @@ export class AliasPool {
     this.pool.on('connection', (conn) => this.adopt(conn as PoolConnection))
   }
 
-  private get logger(): Logger | undefined {
-    return this.options.logger
+  /** Set by {@link Lifespan.useDefaultLogger}: used when the alias has no logger of its own. */
+  defaultLogger: Logger | undefined
+
+  /** Where this alias logs right now: its own logger, else the running scope's (adapters' request loggers), else the default. */
+  get logger(): Logger | undefined {
+    return this.options.logger ?? scopeLogger() ?? this.defaultLogger
   }
 
   /** Records a new connection. mysql2 listens for only one `'error'`; ours keeps a second from crashing the process. */

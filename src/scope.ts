@@ -9,6 +9,7 @@ import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 import type { PoolConnection } from 'mysql2'
 import { ErrorCodes, LifespanError } from './errors.js'
 import { log } from './log.js'
+import type { Logger } from './options.js'
 import type { AliasPool, ConnectionCallback, DestroyReason } from './pool.js'
 import type { Transaction } from './transaction.js'
 import { publishScopeEnd, publishScopeStart, scopeEnd, scopeStart } from './observe/scope-events.js'
@@ -158,11 +159,11 @@ export class Lease {
   }
 
   private watchForLeak(): void {
-    const { leakWarningMs, logger } = this.pool.options
+    const { leakWarningMs } = this.pool.options
     if (leakWarningMs <= 0) return
     this.leakTimer = setTimeout(() => {
       log(
-        logger,
+        this.pool.logger,
         'warn',
         { alias: this.pool.alias, scopeId: this.frame.id, kind: this.frame.kind, heldMs: Date.now() - this.frame.startedAt, stack: this.frame.stack },
         `A scope has held a connection of "${this.pool.alias}" for more than ${leakWarningMs} ms (possible leak)`,
@@ -190,6 +191,8 @@ export class Frame implements ScopeInfo, Context {
   private leases: Map<string, Lease> | undefined
   private settle: ((ok: boolean, value: unknown) => void) | undefined
   interruption: LifespanError | undefined
+  /** Where the library logs while this scope runs, when the alias has no logger of its own (an adapter's request logger). */
+  logger: Logger | undefined
   /** The scope has ended; statements still made from its async context get a scope of their own. */
   closed = false
 
@@ -321,6 +324,11 @@ function finishRun<T>(frame: Frame, onClosed: (frame: Frame) => void, ok: boolea
 
 function isThenable(value: unknown): value is PromiseLike<never> {
   return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+/** @internal The logger the running scope was given, if any. */
+export function scopeLogger(): Logger | undefined {
+  return storage.getStore()?.frame.logger
 }
 
 /** @internal The error a scope gets when it is stopped at a shutdown deadline or by `destroy()`. */

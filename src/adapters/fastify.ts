@@ -15,8 +15,9 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin'
-import { type Database, ErrorCodes, type Lifespan } from '../index.js'
-import { drain, track } from './shared/in-flight.js'
+import { type Database, ErrorCodes, type Lifespan, type Logger, type ShutdownReport } from '../index.js'
+import { closeGracefully } from './shared/close-server.js'
+import { track } from './shared/in-flight.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,6 +36,20 @@ declare module 'fastify' {
 export interface FastifyLifespanOptions {
   /** The process's lifespan. The plugin starts it on `onReady` and shuts it down on `onClose`. */
   lifespan: Lifespan
+  /**
+   * Budget of `app.close()`, in milliseconds: requests in flight get until then to finish; those
+   * still running are then interrupted like other scopes (their statements killed server-side,
+   * their sockets closed) and the shutdown report says so (`clean: false`, `interrupted`).
+   *
+   * @default the lifespan's `shutdownTimeoutMs`
+   */
+  shutdownTimeoutMs?: number
+  /**
+   * Where the library logs when the lifespan was created without a logger.
+   *
+   * @default Fastify's own: `fastify.log`, and each request's `request.log` inside its scope
+   */
+  logger?: Logger
 }
 
 /** What one request's scope needs to know to end at the right moment. */
@@ -49,6 +64,7 @@ interface RequestScope {
 }
 
 const scopes = new WeakMap<FastifyRequest, RequestScope>()
+const NEW_SCOPE = { nested: 'new' } as const
 
 function settle(scope: RequestScope, change: { running?: number; over?: true }): void {
   scope.running += change.running ?? 0
@@ -62,6 +78,14 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
     done(new TypeError('mysql-lifespan/fastify: the `lifespan` option must be a Lifespan from createLifespan()'))
     return
   }
+  const timeoutMs = options.shutdownTimeoutMs ?? lifespan.shutdownTimeoutMs
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+    done(new TypeError(`mysql-lifespan/fastify: invalid option \`shutdownTimeoutMs\`: expected a whole number >= 0, got ${String(timeoutMs)}`))
+    return
+  }
+  // Request loggers only when the logs go to Fastify's logger anyway.
+  const requestLogs = options.logger === undefined
+  lifespan.useDefaultLogger(options.logger ?? fastify.log)
   fastify.decorate('lifespan', lifespan)
   fastify.decorateRequest('db', function db(alias?: string) {
     return lifespan.db(alias)
@@ -81,7 +105,7 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
             else reply.raw.once('close', () => settle(scope, { over: true }))
             track(lifespan, reply.raw)
             next()
-          }), { nested: 'new' })
+          }), requestLogs ? { nested: 'new', logger: request.log } : NEW_SCOPE)
       .catch((err: unknown) => {
         // After entry the rejection means the scope was interrupted at a shutdown deadline;
         // the handler's own statements reject with the same error, so there is nothing to answer.
@@ -123,23 +147,23 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
     } as typeof route.handler
   })
 
-  // Fastify's own close waits for every socket, and one whose response was in flight when it
-  // began stays open for `keepAliveTimeout` (72 s by default, fastify/fastify#7044), holding the
-  // lifespan's shutdown: those responses (tracked in onRequest) say `Connection: close` instead.
-  let stopDraining: (() => void) | undefined
+  // Fastify's own close waits for every socket without a deadline, and one whose response was in
+  // flight when it began stays open for `keepAliveTimeout` (72 s by default, fastify/fastify#7044).
+  // The graceful close the other adapters use starts here instead: `Connection: close` on the
+  // responses in flight, the lifespan's shutdown at the deadline (interrupting what still runs),
+  // then every socket closed, which lets Fastify's own wait end.
+  let closing: Promise<ShutdownReport> | undefined
   fastify.addHook('preClose', (next) => {
-    stopDraining = drain(lifespan, () => {})
+    closing = closeGracefully(fastify.server, lifespan, { timeoutMs })
+    // Awaited in onClose; a rejection there is Fastify's to report.
+    closing.catch(() => {})
     next()
   })
 
   fastify.addHook('onReady', () => lifespan.startup())
-  // Fastify's own onClose, which waits for in-flight requests, runs before the ones of plugins.
+  // Fastify's own onClose, which waits for the server's sockets, runs before the ones of plugins.
   fastify.addHook('onClose', async () => {
-    try {
-      await lifespan.shutdown()
-    } finally {
-      stopDraining?.()
-    }
+    await (closing ?? lifespan.shutdown({ timeoutMs }))
   })
   done()
 }
