@@ -73,7 +73,8 @@ export class Lease {
     if (this.conn) return done(null, this.conn)
     if (this.waiter) {
       // Called back from the first statement's context: bound, each runs (and is traced) in its own.
-      ;(this.moreWaiters ??= []).push(AsyncResource.bind(done))
+      const caller = new AsyncResource('mysql-lifespan:statement')
+      ;(this.moreWaiters ??= []).push((err, conn) => caller.runInAsyncScope(done, null, err, conn))
       return
     }
     this.waiter = done
