@@ -52,25 +52,44 @@ export interface FastifyLifespanOptions {
   logger?: Logger
 }
 
-/** What one request's scope needs to know to end at the right moment. */
-interface RequestScope {
-  /** Captured inside the scope, to re-enter it where Fastify resumes in another async context. */
-  readonly resource: AsyncResource
+/**
+ * What one request's scope needs to know to end at the right moment. Per-request bookkeeping is
+ * the adapter's whole cost, so it is one object with no closures of its own: a slot on the
+ * request rather than a WeakMap entry (ephemerons slow every young-generation GC), counters
+ * changed by methods rather than by change objects.
+ */
+class RequestScope extends AsyncResource {
   /** Route handlers still running: after a client abort, the handler may still use the connection. */
-  running: number
+  running = 0
   /** The response was sent, or the connection closed under it. */
-  over: boolean
-  readonly end: () => void
+  over = false
+  readonly #end: () => void
+
+  /** Created inside the scope: as an AsyncResource it re-enters it where Fastify resumes in another async context. */
+  constructor(end: () => void) {
+    super('mysql-lifespan:request')
+    this.#end = end
+  }
+
+  /** The response closed (sent, or the client went away). */
+  closed(): void {
+    this.over = true
+    if (this.running === 0) this.#end()
+  }
+
+  handlerStarted(): void {
+    this.running++
+  }
+
+  handlerSettled(): void {
+    if (--this.running === 0 && this.over) this.#end()
+  }
 }
 
-const scopes = new WeakMap<FastifyRequest, RequestScope>()
+/** The request's scope, in a slot declared with `decorateRequest` (one hidden class for every request). */
+const kScope = Symbol('mysql-lifespan.scope')
+type ScopedRequest = FastifyRequest & { [kScope]: RequestScope | null }
 const NEW_SCOPE = { nested: 'new' } as const
-
-function settle(scope: RequestScope, change: { running?: number; over?: true }): void {
-  scope.running += change.running ?? 0
-  scope.over ||= change.over === true
-  if (scope.over && scope.running === 0) scope.end()
-}
 
 const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options, done) => {
   const { lifespan } = options
@@ -87,6 +106,7 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
   const requestLogs = options.logger === undefined
   lifespan.useDefaultLogger(options.logger ?? fastify.log)
   fastify.decorate('lifespan', lifespan)
+  fastify.decorateRequest(kScope as unknown as string, null)
   fastify.decorateRequest('db', function db(alias?: string) {
     return lifespan.db(alias)
   })
@@ -98,14 +118,15 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
         () =>
           new Promise<void>((end) => {
             entered = true
-            const scope: RequestScope = { resource: new AsyncResource('mysql-lifespan:request'), running: 0, over: false, end }
-            scopes.set(request, scope)
+            const scope = new RequestScope(end)
+            ;(request as ScopedRequest)[kScope] = scope
             // 'close' follows both a finished response and an aborted one; onResponse misses aborts.
-            if (reply.raw.closed) settle(scope, { over: true })
-            else reply.raw.once('close', () => settle(scope, { over: true }))
-            track(lifespan, reply.raw)
+            if (reply.raw.closed) scope.closed()
+            track(lifespan, reply.raw, reply.raw.closed ? undefined : () => scope.closed())
             next()
-          }), requestLogs ? { nested: 'new', logger: request.log } : NEW_SCOPE)
+          }),
+        requestLogs ? { nested: 'new', logger: request.log } : NEW_SCOPE,
+      )
       .catch((err: unknown) => {
         // After entry the rejection means the scope was interrupted at a shutdown deadline;
         // the handler's own statements reject with the same error, so there is nothing to answer.
@@ -121,8 +142,8 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
   // Fastify resumes after body parsing (or a preParsing hook) in whatever async context
   // finished it; fastify 5 binds its own parsers, but custom ones and older 5.x do not.
   fastify.addHook('preValidation', (request, _reply, next) => {
-    const scope = scopes.get(request)
-    if (scope) scope.resource.runInAsyncScope(next)
+    const scope = (request as ScopedRequest)[kScope]
+    if (scope) scope.runInAsyncScope(next)
     else next()
   })
 
@@ -131,10 +152,10 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
   fastify.addHook('onRoute', (route) => {
     const handler = route.handler as RouteHandlerMethod
     route.handler = function countedHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
-      const scope = scopes.get(request)
+      const scope = (request as ScopedRequest)[kScope]
       if (!scope) return handler.call(this as never, request, reply)
-      settle(scope, { running: 1 })
-      const finished = (): void => settle(scope, { running: -1 })
+      scope.handlerStarted()
+      const finished = (): void => scope.handlerSettled()
       try {
         const result: unknown = handler.call(this as never, request, reply)
         if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') (result as PromiseLike<unknown>).then(finished, finished)
