@@ -78,7 +78,7 @@ export function retrying<T>(
   fn: (attempt: number) => Promise<T>,
   policy: Required<RetryOptions>,
   shouldRetry: (error: unknown) => boolean,
-  onRetry: () => void,
+  onRetry: (error: unknown) => void,
 ): Promise<T> {
   return pRetry(fn, {
     retries: policy.retries,
@@ -87,7 +87,7 @@ export function retrying<T>(
     randomize: true,
     shouldRetry: ({ error }) => {
       const again = shouldRetry(error)
-      if (again) onRetry()
+      if (again) onRetry(error)
       return again
     },
   })

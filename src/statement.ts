@@ -14,6 +14,7 @@ import { CommitOutcomeUnknownError, ErrorCodes, withCode } from './errors.js'
 import type { PoolConnection } from 'mysql2'
 import type { SessionState } from './connection-state.js'
 import type { StatementCallback } from './pool.js'
+import { publishRetry } from './observe/channels.js'
 import { judgeError } from './refusal.js'
 import { canRerun, retrying, sqlText, type StatementOptions } from './retry.js'
 import type { Lease } from './scope.js'
@@ -119,11 +120,15 @@ function failed(lease: Lease, classify: (error: unknown) => ErrorClass, statemen
   const policy = pool.options.retry
   if (!f.first || inTransaction || !policy || policy.retries === 0 || !rerunnable(classify, error, statement)) return done(error)
   pool.countRetry()
+  publishRetry('statement', pool.alias, error)
   retrying(
     () => new Promise<[unknown, unknown]>((resolve, reject) => attempt(lease, classify, statement, false, (e, r, fields) => (e ? reject(e) : resolve([r, fields])))),
     { ...policy, retries: policy.retries - 1 },
     (e) => rerunnable(classify, e, statement),
-    () => pool.countRetry(),
+    (e) => {
+      pool.countRetry()
+      publishRetry('statement', pool.alias, e)
+    },
   ).then(([r, fields]) => done(null, r, fields), (e: unknown) => done(e))
 }
 

@@ -11,6 +11,7 @@ import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanErro
 import type { AliasPool } from './pool.js'
 import { judgedClass } from './refusal.js'
 import { retrying } from './retry.js'
+import { publishRetry } from './observe/channels.js'
 import { type Context, type Lease, type ScopeTransaction, storage } from './scope.js'
 import type { Method } from './statement.js'
 
@@ -133,7 +134,10 @@ export function runTransaction<T>(env: TransactionEnv, fn: (tx: Transaction) => 
   const once = (): Promise<T> => attempt(env, fn, options)
   if (retries === 0) return once()
   const policy = env.pool.options.retry || { retries, minTimeoutMs: 25, maxTimeoutMs: 1_000 }
-  return retrying(once, { ...policy, retries }, (err) => isRetryable(err, env.classify), () => env.pool.countRetry())
+  return retrying(once, { ...policy, retries }, (err) => isRetryable(err, env.classify), (err) => {
+    env.pool.countRetry()
+    publishRetry('transaction', env.pool.alias, err)
+  })
 }
 
 async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Promise<T>, options: TransactionOptions | undefined): Promise<T> {
