@@ -9,16 +9,39 @@
  * Faults that change the server run on a disposable MariaDB this script starts; the others use
  * MYSQL_URL (default mysql://root@127.0.0.1:3306/test) and kill only the demo's own connections.
  */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { startDisposableServer } from '../test/support/disposable-server.js'
 import { startFaultProxy } from '../test/support/fault-proxy.js'
-import { runScenario, SCENARIOS, TITLES, type ScenarioResult } from './scenarios.js'
+import { hangMs, POOL, QUERIES, runScenario, SCENARIOS, TITLES, type ScenarioResult } from './scenarios.js'
 import type { ClientResult } from './fault-client.js'
+import { renderTimeline } from './timeline-svg.js'
 
 const url = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
+/** Where the recovery timeline goes; the README embeds the committed one. */
+const svgPath = resolve(process.env.DEMO_SVG ?? 'docs/recovery-timeline.svg')
 
 function cell(r: ClientResult): string {
   const failures = r.failed === 0 ? '0' : `${r.failed} (${Object.entries(r.codes).map(([c, n]) => `${n} ${c}`).join(', ')})`
   return [failures, String(r.hung), r.firstSuccessMs === null ? '-' : `${r.firstSuccessMs} ms`].join(' | ')
+}
+
+/** "5 failed, 0 hung": failures and hangs apart, as the table shows them. */
+function outcome(r: ClientResult): string {
+  return `${r.failed} failed, ${r.hung} hung`
+}
+
+async function writeTimeline(results: ScenarioResult[]): Promise<void> {
+  const svg = renderTimeline(
+    results.map((r) => ({
+      title: TITLES[r.name],
+      hangMs: hangMs(r.name),
+      clients: [{ label: 'plain mysql2', result: r.plain }, { label: 'mysql-lifespan', result: r.lifespan }],
+    })),
+    `Each client: a pool of ${POOL}, ${QUERIES} reads fired at once right after the fault (npm run demo).`,
+  )
+  await mkdir(dirname(svgPath), { recursive: true })
+  await writeFile(svgPath, svg)
 }
 
 function table(results: ScenarioResult[]): string {
@@ -47,13 +70,15 @@ async function main(): Promise<void> {
       const t = Date.now()
       const result = await runScenario(name, { server, url, proxy })
       results.push(result)
-      process.stdout.write(`plain failed ${result.plain.failed + result.plain.hung}, lifespan failed ${result.lifespan.failed + result.lifespan.hung} (${((Date.now() - t) / 1000).toFixed(1)} s)\n`)
+      process.stdout.write(`plain ${outcome(result.plain)}, lifespan ${outcome(result.lifespan)} (${((Date.now() - t) / 1000).toFixed(1)} s)\n`)
     }
   } finally {
     await proxy.close()
     await server.stop()
   }
   process.stdout.write(`\n${table(results)}\n\n`)
+  await writeTimeline(results)
+  process.stdout.write(`recovery timeline: ${svgPath}\n`)
   process.stdout.write('"hung" = not settled after 8 s (12 s for the stall). mysql-lifespan settles a stalled call within pingTimeoutMs + acquireTimeoutMs.\n')
   process.stdout.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
   const lifespanFailed = results.some((r) => r.lifespan.failed + r.lifespan.hung > 0)

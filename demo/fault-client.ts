@@ -31,6 +31,16 @@ export interface ClientConfig {
   releaseFile?: string
 }
 
+/** One read fired after the fault: when it started and settled, from the moment the reads were fired. */
+export interface RequestRecord {
+  startMs: number
+  /** null when it had not settled after `hangMs`. */
+  endMs: number | null
+  outcome: 'ok' | 'failed' | 'hung'
+  /** The error code of a failed read. */
+  code?: string
+}
+
 /** What the client reports. */
 export interface ClientResult {
   ok: number
@@ -40,6 +50,8 @@ export interface ClientResult {
   /** From the end of the block to the first success / to the last call settling, ms. */
   firstSuccessMs: number | null
   lastSettledMs: number | null
+  /** Every read, in the order fired (the demo draws them as a timeline). */
+  requests: RequestRecord[]
 }
 
 /** A pool under test. */
@@ -83,15 +95,17 @@ export async function runFaultClient(config: ClientConfig, client: FaultClient, 
   block(config.blockMs, config.releaseFile)
 
   const start = Date.now()
-  const result: ClientResult = { ok: 0, failed: 0, hung: 0, codes: {}, firstSuccessMs: null, lastSettledMs: null }
+  const result: ClientResult = { ok: 0, failed: 0, hung: 0, codes: {}, firstSuccessMs: null, lastSettledMs: null, requests: [] }
   await Promise.all(
-    Array.from({ length: config.queries }, async () => {
+    Array.from({ length: config.queries }, async (_, i) => {
+      const startMs = Date.now() - start
       const outcome = await Promise.race([
         client.run(config.sql).then(() => 'ok' as const, codeOf),
         new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), config.hangMs).unref()),
       ])
       if (outcome === 'hung') {
         result.hung++
+        result.requests[i] = { startMs, endMs: null, outcome: 'hung' }
         return
       }
       const elapsed = Date.now() - start
@@ -99,9 +113,11 @@ export async function runFaultClient(config: ClientConfig, client: FaultClient, 
       if (outcome === 'ok') {
         result.ok++
         result.firstSuccessMs = Math.min(result.firstSuccessMs ?? elapsed, elapsed)
+        result.requests[i] = { startMs, endMs: elapsed, outcome: 'ok' }
       } else {
         result.failed++
         result.codes[outcome] = (result.codes[outcome] ?? 0) + 1
+        result.requests[i] = { startMs, endMs: elapsed, outcome: 'failed', code: outcome }
       }
     }),
   )

@@ -1,5 +1,5 @@
 /**
- * The measured fault scenarios (shared/reference/mysql2-faults.md), run against a plain
+ * The measured fault scenarios (the failures plain mysql2 shows for each fault), run against a plain
  * mysql2 pool and mysql-lifespan side by side: both clients warm up, block their event
  * loops, the fault is injected once for both, then each fires the same reads.
  * Used by the demo, the fault tests and the benchmarks.

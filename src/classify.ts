@@ -10,7 +10,10 @@
  * What an error means.
  * - `disconnect`: the connection is dead or wedged; destroy it. Work on it may be re-run only if it cannot change the outcome.
  * - `connect-refused`: a new connection could not be made (server down, too many connections); back off and retry.
- * - `read-only`: the server became read-only (failover); destroy the connection, a new one may reach the new primary.
+ * - `read-only`: the server refused the statement as read-only (1290/1792/1836). The statement path
+ *   asks whether the server really is read-only (see `refusal.ts`): if so, a failover (destroy the
+ *   connection; a new one may reach the new primary, the statement may run again); if not, a
+ *   refusal of this statement (`--secure-file-priv`, a READ ONLY transaction), judged `other`.
  * - `transaction-retryable`: deadlock or lock-wait timeout; the transaction was rolled back and can be re-run whole.
  * - `fatal-config`: the server refused us for a reason a retry will not fix (credentials, unknown database).
  * - `other`: an ordinary SQL error; the connection is fine.
@@ -138,8 +141,19 @@ export function isConnectionBroken(cls: ErrorClass): boolean {
   return cls === 'disconnect' || cls === 'read-only'
 }
 
-/** Builds the classifier in force: the user's extension first, then the built-in taxonomy. */
+/** What the server said a read-only error of a statement meant (see `refusal.ts`), per error object. */
+const settled = new WeakMap<object, ErrorClass>()
+
+/** @internal Records the judged class of `error`, so every later classification of it agrees. */
+export function settleClass(error: unknown, cls: ErrorClass): void {
+  if (typeof error === 'object' && error !== null) settled.set(error, cls)
+}
+
+/**
+ * Builds the classifier in force: a class already judged for this very error (a read-only error
+ * the server explained), then the user's extension, then the built-in taxonomy.
+ */
 export function makeClassifier(extension: Classifier | undefined): (error: unknown) => ErrorClass {
-  if (!extension) return classifyError
-  return (error) => extension(error) ?? classifyError(error)
+  const builtIn = extension ? (error: unknown) => extension(error) ?? classifyError(error) : classifyError
+  return (error) => (typeof error === 'object' && error !== null && settled.get(error)) || builtIn(error)
 }

@@ -52,8 +52,6 @@ export const ErrorCodes = {
   TRANSACTION_CLOSED: 'ERR_LIFESPAN_TRANSACTION_CLOSED',
   /** `transaction()` was called inside an open transaction on the same alias. */
   NESTED_TRANSACTION: 'ERR_LIFESPAN_NESTED_TRANSACTION',
-  /** `shutdown()` was awaited from inside a scope, which would wait for itself. */
-  SHUTDOWN_IN_SCOPE: 'ERR_LIFESPAN_SHUTDOWN_IN_SCOPE',
   /** One or more `onStartup` / `onShutdown` hooks failed; see `errors`. */
   HOOK_FAILED: 'ERR_LIFESPAN_HOOK_FAILED',
   /** A call is not allowed in the current state (for example `onStartup` after startup). */

@@ -18,6 +18,22 @@ export { Transaction } from './transaction.js'
 export type { Queryable, TransactionOptions } from './transaction.js'
 export type { ScopeInfo, ScopeKind } from './scope.js'
 export type { AliasStats, DestroyReason } from './pool.js'
+export type { AliasHealth, AliasHealthStatus, HealthOptions, HealthReport } from './health.js'
+export { ChannelNames } from './observe/channels.js'
+export type {
+  AcquireAttemptFailedMessage,
+  AcquireContext,
+  ConnectionCreateMessage,
+  ConnectionDestroyMessage,
+  ConnectionReleaseMessage,
+  HostChangeMessage,
+  RetryMessage,
+  ScopeEndMessage,
+  ScopeStartMessage,
+  ShutdownEndMessage,
+  ShutdownStartMessage,
+  ValidationMessage,
+} from './observe/channels.js'
 export { DEFAULTS, MYSQL2_DEFAULTS } from './options.js'
 export type { AliasOptions, DatabaseConfig, LifespanOptions, Logger, RetryOptions } from './options.js'
 export { isReadStatement } from './retry.js'

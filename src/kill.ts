@@ -7,24 +7,31 @@
  */
 import mysql from 'mysql2'
 import type { PoolOptions } from 'mysql2'
+import { log } from './log.js'
+import type { ResolvedAliasOptions } from './options.js'
 
 // Pool settings mean nothing to a single connection (and mysql2 would warn about them).
 const POOL_ONLY = new Set(['connectionLimit', 'maxIdle', 'idleTimeout', 'queueLimit', 'waitForConnections', 'resetOnRelease'])
 
 /**
- * Sends `KILL CONNECTION` (or `KILL QUERY`) for each thread id. Resolves to the ids the server
- * accepted; failures (already gone, unreachable) are left out.
+ * Sends `KILL CONNECTION` (or `KILL QUERY`) for each thread id and returns how many the server
+ * accepted. Failures (already gone, unreachable) are not counted and otherwise ignored.
  */
-export async function killOnServer(poolOptions: PoolOptions, threadIds: number[], what: 'CONNECTION' | 'QUERY' = 'CONNECTION'): Promise<number[]> {
+export async function killOnServer(poolOptions: PoolOptions, threadIds: number[], what: 'CONNECTION' | 'QUERY' = 'CONNECTION'): Promise<number> {
   const options = Object.fromEntries(Object.entries(poolOptions).filter(([key]) => !POOL_ONLY.has(key))) as mysql.ConnectionOptions
   const conn = mysql.createConnection({ ...options, connectTimeout: Math.min(options.connectTimeout ?? 10_000, 2_000) })
   conn.on('error', () => {})
-  const killed: number[] = []
+  let killed = 0
   try {
     for (const id of threadIds) {
-      const ok = await new Promise<boolean>((resolve) => conn.query(`KILL ${what} ${Number(id)}`, (err) => resolve(!err)))
-      if (ok) killed.push(id)
+      await new Promise<void>((resolve) =>
+        conn.query(`KILL ${what} ${Number(id)}`, (err) => {
+          if (!err) killed++
+          resolve()
+        }),
+      )
     }
+    return killed
   } finally {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -37,10 +44,14 @@ export async function killOnServer(poolOptions: PoolOptions, threadIds: number[]
       })
     })
   }
-  return killed
 }
 
-/** `KILL CONNECTION` for each thread id (the shutdown deadline); failures are ignored. */
-export async function killConnections(poolOptions: PoolOptions, threadIds: number[]): Promise<void> {
-  await killOnServer(poolOptions, threadIds, 'CONNECTION')
+/**
+ * @internal Kills an alias's connections server-side and logs how many the server killed; returns
+ * that number, which the shutdown report adds up (so the log lines and `killed` agree).
+ */
+export async function killAndLog(pool: { alias: string; options: Pick<ResolvedAliasOptions, 'pool' | 'logger'> }, threadIds: number[]): Promise<number> {
+  const killed = await killOnServer(pool.options.pool, threadIds, 'CONNECTION')
+  log(pool.options.logger, 'warn', { alias: pool.alias, killed, requested: threadIds.length }, 'connections killed server-side')
+  return killed
 }

@@ -7,14 +7,16 @@ import { makeClassifier, type ErrorClass } from './classify.js'
 import { Database, type DatabaseHost } from './database.js'
 import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from './errors.js'
 import { log } from './log.js'
-import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './options.js'
+import { type LifespanOptions, type Logger, type ResolvedOptions, resolveOptions } from './options.js'
 import { AliasPool, type AliasStats } from './pool.js'
-import { killConnections } from './kill.js'
+import { killAndLog } from './kill.js'
 import type { CompatHost } from './compat/host.js'
 import { createDriver, type Driver } from './compat/driver.js'
 import { createPoolFacade, type Pool } from './compat/pool.js'
 import { type RunOptions, runProgram } from './run.js'
-import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
+import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, scopeLogger, storage } from './scope.js'
+import { checkHealth, type HealthOptions, type HealthReport } from './health.js'
+import { publishShutdownEnd, publishShutdownStart } from './observe/lifespan-events.js'
 
 /** Lifecycle state of a {@link Lifespan}. */
 export type LifespanState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
@@ -35,6 +37,11 @@ export interface ScopeOptions {
    * @default 'join'
    */
   nested?: 'join' | 'new'
+  /**
+   * Where the library logs while this scope runs, for aliases without a logger of their own
+   * (adapters pass the framework's request logger, e.g. Fastify's `request.log`). Ignored when joining.
+   */
+  logger?: Logger
 }
 
 /** Options of {@link Lifespan.shutdown}. */
@@ -53,7 +60,10 @@ export interface ShutdownReport {
   clean: boolean
   /** Scopes still running at the deadline, interrupted and killed server-side. */
   interrupted: number
-  /** Connections that did not close in time and were killed server-side. */
+  /**
+   * Connections killed server-side (`KILL CONNECTION`): those of scopes interrupted at the deadline
+   * and those that did not close in time afterwards. The `connections killed server-side` log lines add up to it.
+   */
   killed: number
   /** How long the shutdown took, in milliseconds. */
   durationMs: number
@@ -98,6 +108,7 @@ export class Lifespan {
   #stopping: Promise<ShutdownReport> | undefined
   #captureStacks: boolean
   #host: DatabaseHost
+  #defaultLogger: Logger | undefined
   #compatHosts = new Map<string, CompatHost>()
 
   /** @internal Use {@link createLifespan}. */
@@ -110,6 +121,21 @@ export class Lifespan {
       classify: this.#classify,
       implicitScope: (fn) => this.scope(fn),
     }
+  }
+
+  /** Where the lifespan logs: the configured logger, else the running scope's, else the default one. */
+  get #logger(): Logger | undefined {
+    return this.#options.logger ?? scopeLogger() ?? this.#defaultLogger
+  }
+
+  /**
+   * Sets the logger used where none was configured (for every alias without one). Adapters pass
+   * their framework's logger (Fastify's `fastify.log`); a logger given to `createLifespan` wins.
+   */
+  useDefaultLogger(logger: Logger | undefined): this {
+    this.#defaultLogger = logger
+    for (const pool of this.#pools.values()) pool.defaultLogger = logger
+    return this
   }
 
   /** The lifecycle state. */
@@ -191,7 +217,7 @@ export class Lifespan {
       [...this.#pools.values()].map(async (pool) => {
         const conn = await pool.acquire()
         pool.release(conn)
-        log(pool.options.logger, 'info', { alias: pool.alias }, 'connected')
+        log(pool.logger, 'info', { alias: pool.alias }, 'connected')
       }),
     )
     if (this.#startupHooks.length === 0) return
@@ -210,7 +236,7 @@ export class Lifespan {
             await hook()
           } catch (err) {
             errors.push(err)
-            log(this.#options.logger, 'error', { err: describe(err), kind }, `${kind} hook failed`)
+            log(this.#logger, 'error', { err: describe(err), kind }, `${kind} hook failed`)
           }
         }
       }, this.#forget)
@@ -239,16 +265,18 @@ export class Lifespan {
     const parent = storage.getStore()
     if (parent && !parent.frame.closed && options?.nested !== 'new') return Promise.resolve().then(fn)
     const kind = options?.kind ?? 'task'
-    if (this.#state === 'running') return this.#open(fn, kind)
-    if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#open(fn, kind))
-    if (this.#state === 'stopping' && kind === 'shutdown') return this.#open(fn, kind)
+    const logger = options?.logger
+    if (this.#state === 'running') return this.#open(fn, kind, logger)
+    if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#open(fn, kind, logger))
+    if (this.#state === 'stopping' && kind === 'shutdown') return this.#open(fn, kind, logger)
     return Promise.reject(this.#refusal())
   }
 
-  #open<T>(fn: () => T | Promise<T>, kind: ScopeKind): Promise<T> {
+  #open<T>(fn: () => T | Promise<T>, kind: ScopeKind, logger: Logger | undefined): Promise<T> {
     // Shutdown may have begun while startup was awaited.
     if (this.#state !== 'running' && !(this.#state === 'stopping' && kind === 'shutdown')) return Promise.reject(this.#refusal())
     const frame = new Frame(kind, this.#captureStacks)
+    frame.logger = logger
     this.#active.add(frame)
     return frame.run(fn, this.#forget)
   }
@@ -371,6 +399,27 @@ export class Lifespan {
   }
 
   /**
+   * Readiness (default) or liveness (`{ database: false }`) for probes. Readiness: the lifespan is
+   * running and each alias hands out a validated connection that answers a ping within
+   * `timeoutMs` (default `min(pingTimeoutMs, 1000)`), taken outside any scope; when every
+   * connection is leased no slot is taken, and the alias counts as ready while connections came
+   * back within the last 10 s. Liveness never touches a database: ok until the lifespan stopped.
+   * Never rejects.
+   *
+   * @example
+   * ```ts
+   * app.get('/ready', async (_req, reply) => {
+   *   const health = await lifespan.health()
+   *   return reply.code(health.ok ? 200 : 503).send(health)
+   * })
+   * app.get('/live', async () => lifespan.health({ database: false }))
+   * ```
+   */
+  health(options?: HealthOptions): Promise<HealthReport> {
+    return checkHealth(this.#state, this.#pools, options)
+  }
+
+  /**
    * Graceful shutdown. In the same tick, new scopes are refused. Open scopes get until `timeoutMs`
    * to finish; those still running are then interrupted and their connections killed server-side
    * (`KILL CONNECTION` from a short-lived side connection), so nothing keeps running on the server.
@@ -387,6 +436,7 @@ export class Lifespan {
     }
     const caller = storage.getStore()?.frame
     this.#state = this.#state === 'stopped' ? 'stopped' : 'stopping'
+    publishShutdownStart(timeoutMs, this.#active.size)
     // Run outside the caller's scope: the hooks get a scope of their own.
     this.#stopping = storage.exit(() => this.#shutdown(timeoutMs, caller))
     return this.#stopping
@@ -396,26 +446,27 @@ export class Lifespan {
     const started = Date.now()
     const deadline = started + timeoutMs
     if (this.#starting) await this.#starting.catch(() => {})
-    const interrupted = await this.#drain(deadline, caller)
+    const drained = await this.#drain(deadline, caller)
+    const interrupted = drained.interrupted
+    let killed = drained.killed
     const errors = this.#shutdownHooks.length > 0 ? await this.#runHooks('shutdown', [...this.#shutdownHooks].reverse()) : []
-    let killed = 0
     await Promise.all(
       [...this.#pools.values()].map(async (pool) => {
         const grace = Math.max(250, Math.min(pool.options.shutdownTimeoutMs, deadline - Date.now()))
         const left = await pool.end(grace)
-        killed += left.length
-        if (left.length > 0) await this.#kill(pool, left)
+        if (left.length > 0) killed += await pool.internal(() => killAndLog(pool, left))
       }),
     )
     this.#state = 'stopped'
     const report: ShutdownReport = { clean: interrupted === 0 && errors.length === 0, interrupted, killed, durationMs: Date.now() - started }
-    log(this.#options.logger, report.clean ? 'info' : 'warn', { ...report }, 'shutdown complete')
+    log(this.#logger, report.clean ? 'info' : 'warn', { ...report }, 'shutdown complete')
+    publishShutdownEnd(report)
     if (errors.length > 0) throw new HookError('shutdown', errors)
     return report
   }
 
-  /** Waits for open scopes until the deadline; interrupts and kills what is left. Returns how many were interrupted. */
-  async #drain(deadline: number, caller: Frame | undefined): Promise<number> {
+  /** Waits for open scopes until the deadline; interrupts and kills what is left. Returns how many scopes were interrupted and connections killed. */
+  async #drain(deadline: number, caller: Frame | undefined): Promise<{ interrupted: number; killed: number }> {
     const others = (): Frame[] => this.#active.list(caller)
     if (others().length > 0) {
       await new Promise<void>((resolve) => {
@@ -433,25 +484,21 @@ export class Lifespan {
       this.#drained = undefined
     }
     const late = others()
-    if (late.length === 0) return 0
+    if (late.length === 0) return { interrupted: 0, killed: 0 }
     // Read the ids first: interrupting a scope destroys its connections (our side only).
     const leased = [...this.#pools.values()].map((pool) => ({ pool, ids: pool.leasedThreadIds() }))
     const error = interruptedError('it was still running at the shutdown deadline')
     for (const frame of late) frame.interrupt(error)
+    let killed = 0
     await Promise.all(
       leased.map(async ({ pool, ids }) => {
         if (ids.length === 0) return
-        await this.#kill(pool, ids)
+        killed += await pool.internal(() => killAndLog(pool, ids))
         pool.destroyLeased('interrupted')
       }),
     )
-    log(this.#options.logger, 'warn', { interrupted: late.length }, 'scopes interrupted at the shutdown deadline')
-    return late.length
-  }
-
-  async #kill(pool: AliasPool, threadIds: number[]): Promise<void> {
-    await killConnections(pool.options.pool, threadIds)
-    log(pool.options.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side')
+    log(this.#logger, 'warn', { interrupted: late.length }, 'scopes interrupted at the shutdown deadline')
+    return { interrupted: late.length, killed }
   }
 
   /**

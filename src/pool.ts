@@ -18,6 +18,10 @@ import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
 import { killOnServer } from './kill.js'
 import { sqlText } from './retry.js'
 import { type SessionBaseline, prepareSession, resetSession, rollbackSession } from './session.js'
+import { FailureLog } from './failure-log.js'
+import { internal } from './observe/internal.js'
+import * as events from './observe/pool-events.js'
+import { scopeLogger } from './scope.js'
 
 /** Why a connection was destroyed rather than returned to the pool. */
 export type DestroyReason = 'maxAge' | 'idle' | 'ping' | 'broken' | 'timeout' | 'interrupted' | 'shutdown' | 'reset'
@@ -50,6 +54,8 @@ export interface AliasStats {
   rollbacks: number
   /** Sessions reset (COM_RESET_CONNECTION and the handshake's settings) because a scope changed them. */
   resets: number
+  /** The most connections the alias may open (mysql2's `connectionLimit`; 0 = no limit). */
+  max: number
 }
 
 interface Meta {
@@ -67,6 +73,8 @@ interface Meta {
   epoch: number
   /** Leased to a scope right now. */
   leased: boolean
+  /** When it was leased; only kept while someone listens to connection releases. */
+  leasedAt?: number
 }
 
 /** @internal Called once with a connection or with the reason there is none. */
@@ -122,6 +130,11 @@ export class AliasPool {
    */
   private readonly home = new AsyncResource('mysql-lifespan:pool')
   private waiting = 0
+  private releasedAt = 0
+  /** Failed connect attempts during acquisitions, logged at warn at most once a second. */
+  private readonly failures = new FailureLog()
+  /** When each socket checkout() asked mysql2 to open began (oldest first), for the create time. */
+  private readonly creating: number[] = []
   /** Deadlines of checkouts waiting in mysql2's queue, under one timer. */
   private readonly deadlines = new Deadlines<ConnectionCallback>((done) => done(new AttemptTimeout('no connection within the acquisition deadline')))
   private readonly counters = {
@@ -145,14 +158,18 @@ export class AliasPool {
     this.pool = mysql.createPool({ ...options.pool })
     this.pool.on('connection', (conn) => this.adopt(conn as PoolConnection))
     this.timeoutEnv = {
-      killQuery: (threadId) => this.home.runInAsyncScope(() => killOnServer(this.options.pool, [threadId], 'QUERY')),
+      killQuery: (threadId) => this.internal(() => killOnServer(this.options.pool, [threadId], 'QUERY')),
       destroy: (conn) => this.destroy(conn, 'timeout'),
       graceMs: options.pingTimeoutMs,
     }
   }
 
-  private get logger(): Logger | undefined {
-    return this.options.logger
+  /** Set by {@link Lifespan.useDefaultLogger}: used when the alias has no logger of its own. */
+  defaultLogger: Logger | undefined
+
+  /** Where this alias logs right now: its own logger, else the running scope's (adapters' request loggers), else the default. */
+  get logger(): Logger | undefined {
+    return this.options.logger ?? scopeLogger() ?? this.defaultLogger
   }
 
   /** Records a new connection. mysql2 listens for only one `'error'`; ours keeps a second from crashing the process. */
@@ -173,12 +190,14 @@ export class AliasPool {
     })
     this.open.add(conn)
     this.counters.created++
+    events.created(this, conn, this.creating.length > 0 ? now - (this.creating[0] as number) : undefined)
     // Either event means the server or the network closed it (our own destroy() forgets it first).
     const forget = (err?: unknown): void => {
       if (!this.open.delete(conn)) return
       this.unlease(conn)
       if (this.closed) return
       this.counters.destroyed.broken++
+      events.destroyed(this, conn, 'broken', this.meta.get(conn)?.createdAt)
       this.suspectAll()
       log(this.logger, 'debug', { alias: this.alias, err: err === undefined ? 'end' : describe(err) }, 'connection closed by the server or network')
     }
@@ -204,9 +223,14 @@ export class AliasPool {
    * last cause. Callbacks, not promises: on Node 20 every promise also pays for AsyncLocalStorage's
    * hooks, and this runs for every scope.
    */
-  acquireWith(done: ConnectionCallback): void {
+  acquireWith(done: ConnectionCallback, timeoutMs = this.options.acquireTimeoutMs): void {
+    if (events.acquire.hasSubscribers) return events.traceAcquire(this, done, (cb) => this.acquireNow(cb, timeoutMs))
+    this.acquireNow(done, timeoutMs)
+  }
+
+  private acquireNow(done: ConnectionCallback, timeoutMs: number): void {
     if (this.closed) return done(new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED }))
-    const deadline = Date.now() + this.options.acquireTimeoutMs
+    const deadline = Date.now() + timeoutMs
     this.waiting++
     const finish: ConnectionCallback = (err, conn) => {
       this.waiting--
@@ -237,8 +261,23 @@ export class AliasPool {
   }
 
   /** {@link AliasPool.acquireWith} as a promise. */
-  acquire(): Promise<PoolConnection> {
-    return new Promise((resolve, reject) => this.acquireWith((err, conn) => (conn ? resolve(conn) : reject(err))))
+  acquire(timeoutMs?: number): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => this.acquireWith((err, conn) => (conn ? resolve(conn) : reject(err)), timeoutMs))
+  }
+
+  /** Pings a connection this pool handed out, from the home context; false when it failed or took longer than `timeoutMs`. */
+  probe(conn: PoolConnection, timeoutMs: number): Promise<boolean> {
+    return this.internal(() => this.ping(conn, timeoutMs))
+  }
+
+  /** mysql2's `connectionLimit` for this alias (0: none). */
+  get limit(): number {
+    return (this.pool as unknown as MysqlPoolInternals).config.connectionLimit
+  }
+
+  /** `Date.now()` when a scope last gave a healthy connection back (0: never). */
+  get lastReleasedAt(): number {
+    return this.releasedAt
   }
 
   private shouldRetryConnect(err: unknown, deadline: number): boolean {
@@ -262,7 +301,10 @@ export class AliasPool {
   private attempt(deadline: number, done: ConnectionCallback): void {
     if (deadline <= Date.now() || this.closed) return done(new AttemptTimeout('acquisition deadline passed'))
     this.checkout(deadline, (err, conn) => {
-      if (!conn) return done(err)
+      if (!conn) {
+        if (!timedOut(err)) this.attemptFailed(err)
+        return done(err)
+      }
       const valid = this.validate(conn, deadline)
       if (valid === true) return done(null, conn)
       if (valid === false) return this.attempt(deadline, done)
@@ -273,23 +315,43 @@ export class AliasPool {
     })
   }
 
+  /** A connect (or first-read) attempt failed: remembered for the timeout's cause, published, logged at warn (rate-limited). */
+  private attemptFailed(err: unknown): void {
+    this.lastFailure = err
+    events.attemptFailed(this, err)
+    this.failures.note(this.logger, this.alias, err)
+  }
+
   private checkout(deadline: number, done: ConnectionCallback): void {
     const mysqlPool = this.pool as unknown as MysqlPoolInternals
-    // With a free connection mysql2 answers on the next tick: no wait to bound.
+    // With a free connection mysql2 answers on the next tick, in our caller's context: no wait to bound.
     if (mysqlPool._freeConnections.length > 0) return this.pool.getConnection(done)
     const wait = this.deadlines.start(deadline, done)
+    // mysql2 calls a waiting checkout back from the context of whoever released a connection, and
+    // a new connection's from the context that opened it (the pool's): re-entered here, the caller's
+    // statements run (and are traced) in the caller's own async context either way. A resource and
+    // runInAsyncScope, not AsyncResource.bind: the bound function (with its defined properties) cost
+    // a third more young-generation GCs per request under load (benchmarks, Fastify).
+    const caller = new AsyncResource('mysql-lifespan:checkout')
     const onConnection = (err: NodeJS.ErrnoException | null, conn: PoolConnection): void => {
       if (!this.deadlines.end(wait)) {
         // Arrived after we gave up: hand it back so the slot is not lost.
         if (conn) conn.release()
         return
       }
-      done(err, err ? undefined : conn)
+      caller.runInAsyncScope(done, null, err, err ? undefined : conn)
     }
     const { connectionLimit } = mysqlPool.config
     // mysql2 opens a socket right here when it may: do that from the pool's own context.
     if (connectionLimit === 0 || mysqlPool._allConnections.length < connectionLimit) {
-      this.home.runInAsyncScope(() => this.pool.getConnection(onConnection))
+      const since = Date.now()
+      this.creating.push(since)
+      this.home.runInAsyncScope(() =>
+        this.pool.getConnection((err, conn) => {
+          this.creating.splice(this.creating.indexOf(since), 1)
+          onConnection(err, conn)
+        }),
+      )
     } else {
       this.pool.getConnection(onConnection)
     }
@@ -325,7 +387,9 @@ export class AliasPool {
 
   private async pingCheck(conn: PoolConnection, m: Meta, deadline: number): Promise<boolean> {
     this.counters.pings++
-    const ok = await this.ping(conn, Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now())))
+    const started = Date.now()
+    const ok = await this.internal(() => this.ping(conn, Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now()))))
+    events.validated(this, conn, 'ping', ok, started)
     if (!ok) {
       this.lastFailure = new LifespanError(`Validation ping failed or took longer than ${this.options.pingTimeoutMs} ms`, {
         code: ErrorCodes.PING_FAILED,
@@ -345,16 +409,18 @@ export class AliasPool {
    */
   private async readIdleLimit(conn: PoolConnection, m: Meta, deadline: number): Promise<boolean> {
     const timeoutMs = Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now()))
+    const started = Date.now()
     try {
-      m.baseline = await prepareSession(this.exec, conn, timeoutMs)
+      m.baseline = await this.internal(() => prepareSession(this.exec, conn, timeoutMs))
       m.idleLimitMs = idleLimitFromWaitTimeout(m.baseline.waitTimeoutSeconds) ?? 0
       // Our own SET raised the state-changed flag: the session is the baseline.
       m.session.dirty = false
       m.lastUsedAt = Date.now()
+      events.validated(this, conn, 'connect', true, started)
       return true
     } catch (err) {
-      this.lastFailure = err
-      log(this.logger, 'debug', { alias: this.alias, err: describe(err) }, 'new connection failed its first query')
+      events.validated(this, conn, 'connect', false, started, err)
+      this.attemptFailed(err)
       this.destroy(conn, this.classify(err) === 'disconnect' ? 'broken' : 'ping')
       return false
     }
@@ -430,6 +496,7 @@ export class AliasPool {
     if (!m || m.leased) return
     m.leased = true
     this.leasedCount++
+    if (events.release.hasSubscribers) m.leasedAt = Date.now()
   }
 
   /** Clears the leased flag; the connection's metadata, or undefined when it was not leased. */
@@ -438,6 +505,7 @@ export class AliasPool {
     if (!m?.leased) return undefined
     m.leased = false
     this.leasedCount--
+    if (m.leasedAt !== undefined) events.released(this, conn, m)
     return m
   }
 
@@ -454,7 +522,7 @@ export class AliasPool {
     const m = this.meta.get(conn)
     if (!m?.leased) return
     if (!this.closed && this.open.has(conn) && needsCleaning(m)) {
-      this.clean(conn, m).then(
+      this.internal(() => this.clean(conn, m)).then(
         () => this.giveBack(conn),
         (err: unknown) => {
           log(this.logger, 'debug', { alias: this.alias, err: describe(err) }, 'could not clean a connection; destroyed')
@@ -469,7 +537,7 @@ export class AliasPool {
   private giveBack(conn: PoolConnection): void {
     const m = this.unlease(conn)
     if (!m) return
-    m.lastUsedAt = Date.now()
+    m.lastUsedAt = this.releasedAt = Date.now()
     if (this.closed || !this.open.has(conn)) return
     conn.release()
   }
@@ -495,6 +563,7 @@ export class AliasPool {
     this.unlease(conn)
     if (this.open.delete(conn)) {
       this.counters.destroyed[reason]++
+      events.destroyed(this, conn, reason, this.meta.get(conn)?.createdAt)
       log(this.logger, 'debug', { alias: this.alias, reason, threadId: conn.threadId }, 'connection destroyed')
     }
     // Removing a connection lets mysql2 open a new one for a queued waiter: from the pool's context.
@@ -504,6 +573,14 @@ export class AliasPool {
       // server busy with a long statement does not answer: close the socket for real.
       ;(conn as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
     })
+  }
+
+  /**
+   * Runs the library's own work (connect-time reads, validation, KILL) in the pool's home context,
+   * so it never shows up in the trace (or any AsyncLocalStorage store) of the scope it serves.
+   */
+  internal<T>(fn: () => T): T {
+    return this.home.runInAsyncScope(internal, null, fn) as T
   }
 
   /** Server-side ids of connections leased to scopes right now. */
@@ -566,6 +643,7 @@ export class AliasPool {
       acquireTimeouts: c.acquireTimeouts,
       rollbacks: c.rollbacks,
       resets: c.resets,
+      max: this.limit,
     }
   }
 }

@@ -5,6 +5,7 @@
  * whose outcome is unknown is never re-run.
  */
 import pRetry from 'p-retry'
+import { callsStoredFunction } from './function-calls.js'
 import type { RetryOptions } from './options.js'
 
 /** Per-statement options, the third argument of `query` and `execute`. */
@@ -12,8 +13,10 @@ export interface StatementOptions {
   /**
    * Whether the statement may be re-run on a fresh connection after a disconnect.
    * Defaults to `true` for plain reads (`SELECT`, `SHOW`, `DESCRIBE`, `EXPLAIN`,
-   * `WITH … SELECT`) and `false` for everything else. Mark a write `true` only when
-   * running it twice is harmless (an upsert to a fixed value, a delete by key).
+   * `WITH … SELECT`) that call no function but built-in ones, and `false` for everything else
+   * (a stored function may write). Mark a statement `true` only when
+   * running it twice is harmless (an upsert to a fixed value, a delete by key, a SELECT of a
+   * stored function that only reads).
    *
    * @default undefined (decided from the SQL)
    */
@@ -39,14 +42,16 @@ export function sqlText(sql: unknown): string | undefined {
 /**
  * True when `sql` is a plain read that is safe to run again on another connection:
  * it starts with SELECT/SHOW/DESCRIBE/EXPLAIN/WITH and has no locking clause, no
- * `INTO`, no write keyword, no session-dependent function, no user variable and no
- * second statement.
+ * `INTO`, no write keyword, no session-dependent function, no user variable, no
+ * second statement, and no call of a function that is not built in (a stored function may write;
+ * see `callsStoredFunction`).
  *
  * @example
  * ```ts
  * isReadStatement('SELECT * FROM t WHERE id = ?')         // true
  * isReadStatement('SELECT * FROM t FOR UPDATE')            // false
  * isReadStatement('WITH x AS (SELECT 1) DELETE FROM t')    // false
+ * isReadStatement('SELECT my_fn(1)')                       // false
  * ```
  */
 export function isReadStatement(sql: unknown): boolean {
@@ -54,7 +59,7 @@ export function isReadStatement(sql: unknown): boolean {
   if (text === undefined) return false
   const body = text.replace(LEADING_NOISE, '')
   if (!READ_VERB.test(body)) return false
-  return !NOT_PURE.test(stripLiterals(body))
+  return !NOT_PURE.test(stripLiterals(body)) && !callsStoredFunction(body)
 }
 
 // String literals and quoted identifiers can contain anything ('; DELETE', `into`);
@@ -73,7 +78,7 @@ export function retrying<T>(
   fn: (attempt: number) => Promise<T>,
   policy: Required<RetryOptions>,
   shouldRetry: (error: unknown) => boolean,
-  onRetry: () => void,
+  onRetry: (error: unknown) => void,
 ): Promise<T> {
   return pRetry(fn, {
     retries: policy.retries,
@@ -82,7 +87,7 @@ export function retrying<T>(
     randomize: true,
     shouldRetry: ({ error }) => {
       const again = shouldRetry(error)
-      if (again) onRetry()
+      if (again) onRetry(error)
       return again
     },
   })

@@ -4,11 +4,17 @@
  * The library never calls `process.exit`; it leaves the exit code in `process.exitCode`.
  */
 import { describe, ErrorCodes, invalidArgument, LifespanError } from './errors.js'
-import type { Lifespan, ShutdownReport } from './lifespan.js'
 import { log } from './log.js'
 import type { Logger } from './options.js'
 
-/** Options of {@link Lifespan.run}. */
+/** @internal What {@link runProgram} needs of a lifespan: its public lifecycle, nothing more. */
+export interface RunnableLifespan {
+  startup(): Promise<void>
+  shutdown(): Promise<{ clean: boolean }>
+  destroy(): Promise<void>
+}
+
+/** Options of `Lifespan.run`. */
 export interface RunOptions {
   /**
    * Signals that start a graceful shutdown; a second one destroys at once.
@@ -18,9 +24,9 @@ export interface RunOptions {
   signals?: NodeJS.Signals[]
 }
 
-/** @internal The body of {@link Lifespan.run}; uses only the lifespan's public methods. */
+/** @internal The body of `Lifespan.run`; uses only the lifespan's public methods. */
 export async function runProgram<T>(
-  lifespan: Lifespan,
+  lifespan: RunnableLifespan,
   logger: Logger | undefined,
   main: (signal: AbortSignal) => T | Promise<T>,
   options: RunOptions | undefined,
@@ -29,7 +35,7 @@ export async function runProgram<T>(
   const controller = new AbortController()
   const signals = options?.signals ?? ['SIGINT', 'SIGTERM']
   let received = 0
-  let stopped: Promise<ShutdownReport> | undefined
+  let stopped: Promise<{ clean: boolean }> | undefined
   const onSignal = (signal: NodeJS.Signals): void => {
     received++
     log(logger, 'info', { signal }, received === 1 ? 'signal received, shutting down' : 'second signal, destroying')

@@ -5,11 +5,13 @@
  * (or destroys it when it broke). Concurrent statements of one scope share its
  * connection; mysql2 runs them one after another.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks'
 import type { PoolConnection } from 'mysql2'
 import { ErrorCodes, LifespanError, TransactionLostError } from './errors.js'
 import { log } from './log.js'
+import type { Logger } from './options.js'
 import type { AliasPool, ConnectionCallback, DestroyReason } from './pool.js'
+import { publishScopeEnd, publishScopeStart, scopeEnd, scopeStart } from './observe/scope-events.js'
 
 /** The kind of a scope: the unit of work it stands for. */
 export type ScopeKind = 'startup' | 'task' | 'shutdown'
@@ -86,7 +88,9 @@ export class Lease {
     if (this.lost) return done(this.lost)
     if (this.conn) return done(null, this.conn)
     if (this.waiter) {
-      ;(this.moreWaiters ??= []).push(done)
+      // Called back from the first statement's context: bound, each runs (and is traced) in its own.
+      const caller = new AsyncResource('mysql-lifespan:statement')
+      ;(this.moreWaiters ??= []).push((err, conn) => caller.runInAsyncScope(done, null, err, conn))
       return
     }
     this.waiter = done
@@ -215,11 +219,11 @@ export class Lease {
   }
 
   private watchForLeak(): void {
-    const { leakWarningMs, logger } = this.pool.options
+    const { leakWarningMs } = this.pool.options
     if (leakWarningMs <= 0) return
     this.leakTimer = setTimeout(() => {
       log(
-        logger,
+        this.pool.logger,
         'warn',
         { alias: this.pool.alias, scopeId: this.frame.id, kind: this.frame.kind, heldMs: Date.now() - this.frame.startedAt, stack: this.frame.stack },
         `A scope has held a connection of "${this.pool.alias}" for more than ${leakWarningMs} ms (possible leak)`,
@@ -247,6 +251,8 @@ export class Frame implements ScopeInfo, Context {
   private leases: Map<string, Lease> | undefined
   private settle: ((ok: boolean, value: unknown) => void) | undefined
   interruption: LifespanError | undefined
+  /** Where the library logs while this scope runs, when the alias has no logger of its own (an adapter's request logger). */
+  logger: Logger | undefined
   /** The scope has ended; statements still made from its async context get a scope of their own. */
   closed = false
 
@@ -373,6 +379,7 @@ export class ActiveScopes {
 
 /** The start of a scope, inside its AsyncLocalStorage frame. Settles only when `fn` settles, never by adopting its promise: interrupt() must still win. */
 function enter(fn: () => unknown, settle: (ok: boolean, value: unknown) => void): void {
+  if (scopeStart.hasSubscribers) publishScopeStart()
   try {
     const result = fn()
     if (isThenable(result)) result.then((value) => settle(true, value), (err: unknown) => settle(false, err))
@@ -384,6 +391,7 @@ function enter(fn: () => unknown, settle: (ok: boolean, value: unknown) => void)
 
 /** The end of a scope, its leases ended: tell the lifespan, then settle the scope's promise. */
 function finishRun<T>(frame: Frame, onClosed: (frame: Frame) => void, ok: boolean, value: unknown, resolve: (value: T) => void, reject: (reason: unknown) => void): void {
+  if (scopeEnd.hasSubscribers) publishScopeEnd(frame, ok)
   onClosed(frame)
   if (ok) resolve(value as T)
   else reject(value)
@@ -391,6 +399,11 @@ function finishRun<T>(frame: Frame, onClosed: (frame: Frame) => void, ok: boolea
 
 function isThenable(value: unknown): value is PromiseLike<never> {
   return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+/** @internal The logger the running scope was given, if any. */
+export function scopeLogger(): Logger | undefined {
+  return storage.getStore()?.frame.logger
 }
 
 /** @internal The error a scope gets when it is stopped at a shutdown deadline or by `destroy()`. */

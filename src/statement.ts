@@ -11,8 +11,11 @@
  */
 import { type ErrorClass, isConnectionBroken } from './classify.js'
 import { CommitOutcomeUnknownError, ErrorCodes, withCode } from './errors.js'
+import type { PoolConnection } from 'mysql2'
 import type { SessionState } from './connection-state.js'
 import type { StatementCallback } from './pool.js'
+import { publishRetry } from './observe/channels.js'
+import { judgeError } from './refusal.js'
 import { canRerun, retrying, sqlText, type StatementOptions } from './retry.js'
 import type { Lease } from './scope.js'
 
@@ -67,41 +70,66 @@ function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, stateme
   lease.withConnection((err, conn) => {
     if (!conn) return done(err)
     const { pool } = lease
-    const { method, sql, values, options } = statement
+    const { method, sql, values } = statement
     const session = pool.session(conn)
     const inTransaction = session?.inTransaction === true
     lease.hold()
     pool.send(conn, method, sql, values, (failure, rows, fields) => {
-      lease.unhold()
       if (!failure) {
+        lease.unhold()
         if (!inTransaction && session !== undefined && opened(session)) lease.openedBy = sqlText(sql)?.slice(0, 200)
         return done(null, rows, fields)
       }
-      const cls = classify(failure)
-      const error = withCode(failure, cls)
-      if (isConnectionBroken(cls) || !pool.owns(conn)) {
-        lease.discard(conn, 'broken')
-        pool.suspectAll()
-        if (inTransaction) {
-          // COMMIT cut off: the transaction ended, but whether it was applied is unknown.
-          if (isConnectionBroken(cls) && transactionEnd(sql) === 'commit') return done(new CommitOutcomeUnknownError(error))
-          // The transaction died with the connection; the scope must not carry on without it.
-          lease.markLost(error)
-        }
-      }
-      // A deadlock rolled the whole transaction back on the server: what the scope sends next would autocommit.
-      if (inTransaction && (failure as { errno?: unknown }).errno === ER_LOCK_DEADLOCK && transactionEnd(sql) === undefined) lease.markLost(error)
-      const policy = pool.options.retry
-      if (!first || inTransaction || !policy || policy.retries === 0 || !rerunnable(classify, error, statement)) return done(error)
-      pool.countRetry()
-      retrying(
-        () => new Promise<[unknown, unknown]>((resolve, reject) => attempt(lease, classify, statement, false, (e, r, f) => (e ? reject(e) : resolve([r, f])))),
-        { ...policy, retries: policy.retries - 1 },
-        (e) => rerunnable(classify, e, statement),
-        () => pool.countRetry(),
-      ).then(([r, f]) => done(null, r, f), (e: unknown) => done(e))
+      // A read-only error may need a question on this connection: it stays held until judged.
+      judgeError(failure, classify, pool, conn, false, (cls) => {
+        lease.unhold()
+        failed(lease, classify, statement, { conn, inTransaction, first, failure, cls }, done)
+      })
     })
   })
+}
+
+interface Failure {
+  readonly conn: PoolConnection
+  /** The connection was inside a transaction when the statement was sent. */
+  readonly inTransaction: boolean
+  readonly first: boolean
+  readonly failure: unknown
+  /** The failure's class, read-only errors judged (refusal.ts). */
+  readonly cls: ErrorClass
+}
+
+/** What a failed statement means for its connection, its scope's transaction, and whether it runs again. */
+function failed(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, f: Failure, done: StatementCallback): void {
+  const { pool } = lease
+  const { sql } = statement
+  const { conn, inTransaction, cls } = f
+  const error = withCode(f.failure, cls)
+  if (isConnectionBroken(cls) || !pool.owns(conn)) {
+    lease.discard(conn, 'broken')
+    pool.suspectAll()
+    if (inTransaction) {
+      // COMMIT cut off: the transaction ended, but whether it was applied is unknown.
+      if (isConnectionBroken(cls) && transactionEnd(sql) === 'commit') return done(new CommitOutcomeUnknownError(error))
+      // The transaction died with the connection; the scope must not carry on without it.
+      lease.markLost(error)
+    }
+  }
+  // A deadlock rolled the whole transaction back on the server: what the scope sends next would autocommit.
+  if (inTransaction && (f.failure as { errno?: unknown }).errno === ER_LOCK_DEADLOCK && transactionEnd(sql) === undefined) lease.markLost(error)
+  const policy = pool.options.retry
+  if (!f.first || inTransaction || !policy || policy.retries === 0 || !rerunnable(classify, error, statement)) return done(error)
+  pool.countRetry()
+  publishRetry('statement', pool.alias, error)
+  retrying(
+    () => new Promise<[unknown, unknown]>((resolve, reject) => attempt(lease, classify, statement, false, (e, r, fields) => (e ? reject(e) : resolve([r, fields])))),
+    { ...policy, retries: policy.retries - 1 },
+    (e) => rerunnable(classify, e, statement),
+    (e) => {
+      pool.countRetry()
+      publishRetry('statement', pool.alias, e)
+    },
+  ).then(([r, fields]) => done(null, r, fields), (e: unknown) => done(e))
 }
 
 /** Read through a function: TypeScript would keep the value narrowed from before the reply. */
@@ -114,7 +142,7 @@ function rerunnable(classify: (error: unknown) => ErrorClass, err: unknown, stat
   const code = (err as { code?: unknown } | null)?.code
   if (code === ErrorCodes.QUERY_TIMEOUT || code === ErrorCodes.QUERY_OUTCOME_UNKNOWN || code === 'PROTOCOL_SEQUENCE_TIMEOUT') return false
   const cls = classify(err)
-  // A read-only refusal means the statement was not applied: running it again cannot double it.
+  // The server became read-only (judged by refusal.ts): the statement was not applied, running it again cannot double it.
   if (cls === 'read-only') return true
   return cls === 'disconnect' && canRerun(statement.sql, statement.options)
 }

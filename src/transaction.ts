@@ -9,7 +9,9 @@ import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mys
 import { type ErrorClass, isConnectionBroken } from './classify.js'
 import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanError, withCode } from './errors.js'
 import type { AliasPool } from './pool.js'
+import { judgedClass } from './refusal.js'
 import { retrying } from './retry.js'
+import { publishRetry } from './observe/channels.js'
 import { type Context, type Lease, type ScopeTransaction, storage } from './scope.js'
 import type { Method } from './statement.js'
 
@@ -57,15 +59,17 @@ export class Transaction implements Queryable, ScopeTransaction {
   #pool: AliasPool
   #conn: PoolConnection
   #classify: (error: unknown) => ErrorClass
+  #readOnly: boolean
   #closed = false
   /** @internal The connection died during the transaction. */
   broken: unknown = undefined
 
   /** @internal */
-  constructor(pool: AliasPool, conn: PoolConnection, classify: (error: unknown) => ErrorClass) {
+  constructor(pool: AliasPool, conn: PoolConnection, classify: (error: unknown) => ErrorClass, readOnly = false) {
     this.#pool = pool
     this.#conn = conn
     this.#classify = classify
+    this.#readOnly = readOnly
   }
 
   /** True once the transaction has committed or rolled back. */
@@ -92,7 +96,8 @@ export class Transaction implements Queryable, ScopeTransaction {
     try {
       return await this.#pool.exec(this.#conn, method, sql, values)
     } catch (err) {
-      const cls = this.#classify(err)
+      // A write refused in a transaction opened READ ONLY is the caller's error, not a failover.
+      const cls = await judgedClass(err, this.#classify, this.#pool, this.#conn, this.#readOnly)
       const error = withCode(err, cls)
       if (isConnectionBroken(cls)) this.broken = error
       throw error
@@ -129,7 +134,10 @@ export function runTransaction<T>(env: TransactionEnv, fn: (tx: Transaction) => 
   const once = (): Promise<T> => attempt(env, fn, options)
   if (retries === 0) return once()
   const policy = env.pool.options.retry || { retries, minTimeoutMs: 25, maxTimeoutMs: 1_000 }
-  return retrying(once, { ...policy, retries }, (err) => isRetryable(err, env.classify), () => env.pool.countRetry())
+  return retrying(once, { ...policy, retries }, (err) => isRetryable(err, env.classify), (err) => {
+    env.pool.countRetry()
+    publishRetry('transaction', env.pool.alias, err)
+  })
 }
 
 async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Promise<T>, options: TransactionOptions | undefined): Promise<T> {
@@ -137,7 +145,7 @@ async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Prom
   const conn = await lease.connection()
   const unlock = lease.lockForTransaction()
   lease.hold()
-  const tx = new Transaction(pool, conn, classify)
+  const tx = new Transaction(pool, conn, classify, options?.readOnly === true)
   let commitSent = false
   try {
     if (options?.isolationLevel) await tx.run('query', `SET TRANSACTION ISOLATION LEVEL ${isolation(options.isolationLevel)}`, undefined)

@@ -17,7 +17,18 @@ const lifespan = createLifespan({
 })
 
 const app = express()
-// First, so that everything after it runs in the request's scope.
+// Probes, before the middleware: they need no scope, and answer for themselves during shutdown.
+// /ready: each alias hands out a validated connection within a second. /live touches no database.
+app.get('/ready', async (_req, res) => {
+  const health = await lifespan.health()
+  res.status(health.ok ? 200 : 503).json(health)
+})
+app.get('/live', async (_req, res) => {
+  const health = await lifespan.health({ database: false })
+  res.status(health.ok ? 200 : 503).json(health)
+})
+
+// First of the database routes, so that everything after it runs in the request's scope.
 app.use(lifespanMiddleware(lifespan))
 
 app.get('/', async (_req, res) => {

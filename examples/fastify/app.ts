@@ -20,6 +20,17 @@ const app = Fastify()
 // Registered before the routes, so that every route runs in a scope.
 await app.register(fastifyLifespan, { lifespan })
 
+// Probes. /ready: each alias hands out a validated connection within a second (503 otherwise, and
+// during shutdown, when the plugin answers 503 for every new request). /live touches no database.
+app.get('/ready', async (_request, reply) => {
+  const health = await lifespan.health()
+  return reply.code(health.ok ? 200 : 503).send(health)
+})
+app.get('/live', async (_request, reply) => {
+  const health = await lifespan.health({ database: false })
+  return reply.code(health.ok ? 200 : 503).send(health)
+})
+
 app.get('/', async (request) => {
   const [rows] = await request.db().query('SELECT 1 AS ok')
   return rows

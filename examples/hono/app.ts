@@ -18,6 +18,15 @@ const lifespan = createLifespan({
 })
 
 const app = new Hono()
+// Probes, before the middleware: they need no scope, and answer for themselves during shutdown.
+app.get('/ready', async (c) => {
+  const health = await lifespan.health()
+  return c.json(health, health.ok ? 200 : 503)
+})
+app.get('/live', async (c) => {
+  const health = await lifespan.health({ database: false })
+  return c.json(health, health.ok ? 200 : 503)
+})
 app.use(lifespanMiddleware(lifespan))
 
 app.get('/', async (c) => {

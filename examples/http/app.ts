@@ -21,22 +21,30 @@ const routes: Record<string, string> = {
   '/id': 'SELECT CONNECTION_ID() AS id',
 }
 
-const server = createServer(
-  wrapHandler(lifespan, async (req, res) => {
-    const sql = routes[new URL(req.url ?? '/', 'http://localhost').pathname]
-    if (sql === undefined) {
-      res.writeHead(404).end()
-      return
-    }
-    try {
-      const [rows] = await lifespan.db().query(sql)
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(rows))
-    } catch (err) {
-      // A raw node:http handler must answer its own errors.
-      res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${(err as { code?: string }).code ?? 'error'}\n`)
-    }
-  }),
-)
+const handler = wrapHandler(lifespan, async (req, res) => {
+  const sql = routes[new URL(req.url ?? '/', 'http://localhost').pathname]
+  if (sql === undefined) {
+    res.writeHead(404).end()
+    return
+  }
+  try {
+    const [rows] = await lifespan.db().query(sql)
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(rows))
+  } catch (err) {
+    // A raw node:http handler must answer its own errors.
+    res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${(err as { code?: string }).code ?? 'error'}\n`)
+  }
+})
+
+// Probes outside the wrapped handler: they need no scope, and answer for themselves during shutdown.
+// /ready: each alias hands out a validated connection within a second. /live touches no database.
+const server = createServer((req, res) => {
+  const path = new URL(req.url ?? '/', 'http://localhost').pathname
+  if (path !== '/ready' && path !== '/live') return void handler(req, res)
+  void lifespan.health({ database: path === '/ready' }).then((health) => {
+    res.writeHead(health.ok ? 200 : 503, { 'Content-Type': 'application/json' }).end(JSON.stringify(health))
+  })
+})
 
 await lifespan.startup()
 server.listen(Number(process.env.PORT ?? 3000), () => {

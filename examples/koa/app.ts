@@ -22,6 +22,13 @@ const routes: Record<string, string> = {
 }
 
 const app = new Koa()
+// Probes, before the lifespan's middleware: they need no scope, and answer for themselves during shutdown.
+app.use(async (ctx, next) => {
+  if (ctx.path !== '/ready' && ctx.path !== '/live') return next()
+  const health = await lifespan.health({ database: ctx.path === '/ready' })
+  ctx.status = health.ok ? 200 : 503
+  ctx.body = health
+})
 app.use(lifespanMiddleware(lifespan))
 app.use(async (ctx) => {
   const sql = routes[ctx.path]

@@ -15,8 +15,9 @@
 import { AsyncResource } from 'node:async_hooks'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin'
-import { type Database, ErrorCodes, type Lifespan } from '../index.js'
-import { drain, track } from './shared/in-flight.js'
+import { type Database, ErrorCodes, type Lifespan, type Logger, type ShutdownReport } from '../index.js'
+import { closeGracefully } from './shared/close-server.js'
+import { track } from './shared/in-flight.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -35,26 +36,60 @@ declare module 'fastify' {
 export interface FastifyLifespanOptions {
   /** The process's lifespan. The plugin starts it on `onReady` and shuts it down on `onClose`. */
   lifespan: Lifespan
+  /**
+   * Budget of `app.close()`, in milliseconds: requests in flight get until then to finish; those
+   * still running are then interrupted like other scopes (their statements killed server-side,
+   * their sockets closed) and the shutdown report says so (`clean: false`, `interrupted`).
+   *
+   * @default the lifespan's `shutdownTimeoutMs`
+   */
+  shutdownTimeoutMs?: number
+  /**
+   * Where the library logs when the lifespan was created without a logger.
+   *
+   * @default Fastify's own: `fastify.log`, and each request's `request.log` inside its scope
+   */
+  logger?: Logger
 }
 
-/** What one request's scope needs to know to end at the right moment. */
-interface RequestScope {
-  /** Captured inside the scope, to re-enter it where Fastify resumes in another async context. */
-  readonly resource: AsyncResource
+/**
+ * What one request's scope needs to know to end at the right moment. Per-request bookkeeping is
+ * the adapter's whole cost, so it is one object with no closures of its own: a slot on the
+ * request rather than a WeakMap entry (ephemerons slow every young-generation GC), counters
+ * changed by methods rather than by change objects.
+ */
+class RequestScope extends AsyncResource {
   /** Route handlers still running: after a client abort, the handler may still use the connection. */
-  running: number
+  running = 0
   /** The response was sent, or the connection closed under it. */
-  over: boolean
-  readonly end: () => void
+  over = false
+  readonly #end: () => void
+
+  /** Created inside the scope: as an AsyncResource it re-enters it where Fastify resumes in another async context. */
+  constructor(end: () => void) {
+    super('mysql-lifespan:request')
+    this.#end = end
+  }
+
+  /** The response closed (sent, or the client went away). */
+  closed(): void {
+    this.over = true
+    if (this.running === 0) this.#end()
+  }
+
+  handlerStarted(): void {
+    this.running++
+  }
+
+  handlerSettled(): void {
+    if (--this.running === 0 && this.over) this.#end()
+  }
 }
 
-const scopes = new WeakMap<FastifyRequest, RequestScope>()
-
-function settle(scope: RequestScope, change: { running?: number; over?: true }): void {
-  scope.running += change.running ?? 0
-  scope.over ||= change.over === true
-  if (scope.over && scope.running === 0) scope.end()
-}
+/** The request's scope, in a slot declared with `decorateRequest` (one hidden class for every request). */
+const kScope = Symbol('mysql-lifespan.scope')
+type ScopedRequest = FastifyRequest & { [kScope]: RequestScope | null }
+const NEW_SCOPE = { nested: 'new' } as const
 
 const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options, done) => {
   const { lifespan } = options
@@ -62,7 +97,16 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
     done(new TypeError('mysql-lifespan/fastify: the `lifespan` option must be a Lifespan from createLifespan()'))
     return
   }
+  const timeoutMs = options.shutdownTimeoutMs ?? lifespan.shutdownTimeoutMs
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
+    done(new TypeError(`mysql-lifespan/fastify: invalid option \`shutdownTimeoutMs\`: expected a whole number >= 0, got ${String(timeoutMs)}`))
+    return
+  }
+  // Request loggers only when the logs go to Fastify's logger anyway.
+  const requestLogs = options.logger === undefined
+  lifespan.useDefaultLogger(options.logger ?? fastify.log)
   fastify.decorate('lifespan', lifespan)
+  fastify.decorateRequest(kScope as unknown as string, null)
   fastify.decorateRequest('db', function db(alias?: string) {
     return lifespan.db(alias)
   })
@@ -74,14 +118,15 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
         () =>
           new Promise<void>((end) => {
             entered = true
-            const scope: RequestScope = { resource: new AsyncResource('mysql-lifespan:request'), running: 0, over: false, end }
-            scopes.set(request, scope)
+            const scope = new RequestScope(end)
+            ;(request as ScopedRequest)[kScope] = scope
             // 'close' follows both a finished response and an aborted one; onResponse misses aborts.
-            if (reply.raw.closed) settle(scope, { over: true })
-            else reply.raw.once('close', () => settle(scope, { over: true }))
-            track(lifespan, reply.raw)
+            if (reply.raw.closed) scope.closed()
+            track(lifespan, reply.raw, reply.raw.closed ? undefined : () => scope.closed())
             next()
-          }), { nested: 'new' })
+          }),
+        requestLogs ? { nested: 'new', logger: request.log } : NEW_SCOPE,
+      )
       .catch((err: unknown) => {
         // After entry the rejection means the scope was interrupted at a shutdown deadline;
         // the handler's own statements reject with the same error, so there is nothing to answer.
@@ -97,8 +142,8 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
   // Fastify resumes after body parsing (or a preParsing hook) in whatever async context
   // finished it; fastify 5 binds its own parsers, but custom ones and older 5.x do not.
   fastify.addHook('preValidation', (request, _reply, next) => {
-    const scope = scopes.get(request)
-    if (scope) scope.resource.runInAsyncScope(next)
+    const scope = (request as ScopedRequest)[kScope]
+    if (scope) scope.runInAsyncScope(next)
     else next()
   })
 
@@ -107,10 +152,10 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
   fastify.addHook('onRoute', (route) => {
     const handler = route.handler as RouteHandlerMethod
     route.handler = function countedHandler(this: unknown, request: FastifyRequest, reply: FastifyReply) {
-      const scope = scopes.get(request)
+      const scope = (request as ScopedRequest)[kScope]
       if (!scope) return handler.call(this as never, request, reply)
-      settle(scope, { running: 1 })
-      const finished = (): void => settle(scope, { running: -1 })
+      scope.handlerStarted()
+      const finished = (): void => scope.handlerSettled()
       try {
         const result: unknown = handler.call(this as never, request, reply)
         if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') (result as PromiseLike<unknown>).then(finished, finished)
@@ -123,23 +168,23 @@ const plugin: FastifyPluginCallback<FastifyLifespanOptions> = (fastify, options,
     } as typeof route.handler
   })
 
-  // Fastify's own close waits for every socket, and one whose response was in flight when it
-  // began stays open for `keepAliveTimeout` (72 s by default, fastify/fastify#7044), holding the
-  // lifespan's shutdown: those responses (tracked in onRequest) say `Connection: close` instead.
-  let stopDraining: (() => void) | undefined
+  // Fastify's own close waits for every socket without a deadline, and one whose response was in
+  // flight when it began stays open for `keepAliveTimeout` (72 s by default, fastify/fastify#7044).
+  // The graceful close the other adapters use starts here instead: `Connection: close` on the
+  // responses in flight, the lifespan's shutdown at the deadline (interrupting what still runs),
+  // then every socket closed, which lets Fastify's own wait end.
+  let closing: Promise<ShutdownReport> | undefined
   fastify.addHook('preClose', (next) => {
-    stopDraining = drain(lifespan, () => {})
+    closing = closeGracefully(fastify.server, lifespan, { timeoutMs })
+    // Awaited in onClose; a rejection there is Fastify's to report.
+    closing.catch(() => {})
     next()
   })
 
   fastify.addHook('onReady', () => lifespan.startup())
-  // Fastify's own onClose, which waits for in-flight requests, runs before the ones of plugins.
+  // Fastify's own onClose, which waits for the server's sockets, runs before the ones of plugins.
   fastify.addHook('onClose', async () => {
-    try {
-      await lifespan.shutdown()
-    } finally {
-      stopDraining?.()
-    }
+    await (closing ?? lifespan.shutdown({ timeoutMs }))
   })
   done()
 }

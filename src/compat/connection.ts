@@ -193,7 +193,8 @@ export class FacadeConnection extends EventEmitter {
    */
   destroy(): void {
     const threadId = this.threadId
-    if (threadId !== null && this.#pending > 0) void killOnServer(this.#host.pool.options.pool, [threadId], 'QUERY')
+    const { pool } = this.#host
+    if (threadId !== null && this.#pending > 0) void pool.internal(() => killOnServer(pool.options.pool, [threadId], 'QUERY'))
     this.release()
   }
 
@@ -262,7 +263,8 @@ export class FacadeConnection extends EventEmitter {
     const kill = text === undefined ? null : KILL.exec(text)
     if (kill) {
       const what = kill[1]!.toUpperCase() as 'QUERY' | 'CONNECTION'
-      void killOnServer(this.#host.pool.options.pool, [Number(kill[2])], what).then((done) => cb(null, { ...OK_REPLY, affectedRows: done.length }, undefined))
+      const { pool } = this.#host
+      void pool.internal(() => killOnServer(pool.options.pool, [Number(kill[2])], what)).then((killed) => cb(null, { ...OK_REPLY, affectedRows: killed }, undefined))
       return
     }
     this.#pending++

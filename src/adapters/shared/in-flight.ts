@@ -25,6 +25,8 @@ export interface NodeResponse {
   setHeader(name: string, value: string): unknown
   /** `close` comes after the response was sent and after a client abort alike. */
   once(event: 'close', listener: () => void): unknown
+  /** `close` is emitted once per response: `on` spares `once`'s wrapper (a bound function per request). */
+  on(event: 'close', listener: () => void): unknown
 }
 
 interface Registry {
@@ -54,13 +56,17 @@ function sayClose(res: NodeResponse): void {
   }
 }
 
-/** @internal Records `res` as in flight for `lifespan` until it closes. */
-export function track(lifespan: Lifespan, res: NodeResponse): void {
+/**
+ * @internal Records `res` as in flight for `lifespan` until it closes; `onClose`, if given, runs
+ * then too (one listener per response instead of two).
+ */
+export function track(lifespan: Lifespan, res: NodeResponse, onClose?: () => void): void {
   const reg = registry(lifespan)
   if (reg.onClosed.size > 0) sayClose(res)
   reg.responses.add(res)
-  res.once('close', () => {
+  res.on('close', () => {
     reg.responses.delete(res)
+    onClose?.()
     for (const notify of reg.onClosed) notify()
   })
 }

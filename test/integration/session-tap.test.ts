@@ -1,5 +1,6 @@
 /**
- * The mysql2 internals the library relies on, asserted on real objects so that a mysql2 release
+ * The mysql2 internals the connection-state tap and the session reset rely on, asserted on real
+ * objects (the pool's own are in test/unit/mysql2-internals.test.ts) so that a mysql2 release
  * that renames them fails here, loudly, instead of turning a guarantee off in silence.
  */
 import mysql from 'mysql2'

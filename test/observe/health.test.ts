@@ -1,0 +1,93 @@
+/**
+ * lifespan.health(): readiness against the real server, a stopped server, a blackholed path, a
+ * saturated pool and a shutdown; liveness without a round trip.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { HealthReport } from '../../src/index.js'
+import { type DisposableServer, startDisposableServer } from '../support/disposable-server.js'
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js'
+import { lifespanFor, mysqlUrl, sleep } from '../support/env.js'
+
+/** Resolves to 'hung' if `health` has not settled after `ms` (far past the check's own bound). */
+const settles = (health: Promise<HealthReport>, ms = 5_000): Promise<HealthReport | 'hung'> =>
+  Promise.race([health, sleep(ms).then(() => 'hung' as const)])
+
+let server: DisposableServer
+let proxy: FaultProxy
+beforeAll(async () => {
+  server = await startDisposableServer()
+  proxy = await startFaultProxy({ host: server.host, port: server.port })
+})
+afterAll(async () => {
+  await proxy?.close()
+  await server?.stop()
+})
+
+describe('lifespan.health()', () => {
+  it('is ready against a healthy server, per alias, and takes no scope', async () => {
+    const lifespan = lifespanFor({ databases: { default: mysqlUrl(), other: mysqlUrl() } })
+    await lifespan.startup()
+    const health = await lifespan.health()
+    expect(health).toMatchObject({ ok: true, state: 'running', aliases: { default: { ok: true, status: 'ready' }, other: { ok: true, status: 'ready' } } })
+    const stats = lifespan.stats()
+    expect(stats.activeScopes).toBe(0)
+    expect(stats.aliases.default!.inUse).toBe(0)
+  })
+
+  it('is not ready, without hanging, once the server is gone; liveness stays ok', async () => {
+    const own = await startDisposableServer()
+    const lifespan = lifespanFor({ url: own.url, acquireTimeoutMs: 10_000 })
+    await lifespan.startup()
+    await own.kill()
+    const health = await settles(lifespan.health())
+    expect(health).toMatchObject({ ok: false, aliases: { default: { ok: false, status: 'unreachable', reason: expect.any(String) } } })
+    expect(await lifespan.health({ database: false })).toMatchObject({ ok: true, state: 'running', aliases: { default: { status: 'skipped' } } })
+  })
+
+  it('is not ready, without hanging, when the path to the server swallows every byte', async () => {
+    const lifespan = lifespanFor({ url: proxy.url(), acquireTimeoutMs: 10_000, pingTimeoutMs: 500 })
+    await lifespan.startup()
+    proxy.stall()
+    try {
+      const health = await settles(lifespan.health())
+      expect(health).toMatchObject({ ok: false, aliases: { default: { ok: false, status: 'unreachable' } } })
+    } finally {
+      proxy.reset()
+      proxy.resume()
+    }
+  })
+
+  it('takes no slot from a saturated pool: ready while connections come back, nothing waits', async () => {
+    const lifespan = lifespanFor({ databases: { default: { uri: mysqlUrl(), connectionLimit: 1 } } })
+    await lifespan.scope(() => lifespan.db().query('SELECT 1'))
+    let release!: () => void
+    const holder = lifespan.scope(async () => {
+      await lifespan.db().query('SELECT 1')
+      await new Promise<void>((resolve) => (release = resolve))
+    })
+    while (lifespan.stats().aliases.default!.inUse < 1) await sleep(5)
+    const health = await lifespan.health()
+    expect(health).toMatchObject({ ok: true, aliases: { default: { ok: true, status: 'saturated' } } })
+    expect(lifespan.stats().aliases.default).toMatchObject({ inUse: 1, waiting: 0, open: 1 })
+    release()
+    await holder
+  })
+
+  it('is not ready during shutdown (liveness still ok), nor after it (liveness then fails too)', async () => {
+    const lifespan = lifespanFor()
+    let release!: () => void
+    const holder = lifespan.scope(async () => {
+      await lifespan.db().query('SELECT 1')
+      await new Promise<void>((resolve) => (release = resolve))
+    })
+    while (lifespan.stats().activeScopes < 1 || lifespan.stats().aliases.default!.inUse < 1) await sleep(5)
+    const stopping = lifespan.shutdown()
+    expect(await lifespan.health()).toMatchObject({ ok: false, state: 'stopping', aliases: { default: { ok: false, status: 'stopped' } } })
+    expect((await lifespan.health({ database: false })).ok).toBe(true)
+    release()
+    await holder
+    await stopping
+    expect(await lifespan.health()).toMatchObject({ ok: false, state: 'stopped' })
+    expect((await lifespan.health({ database: false })).ok).toBe(false)
+  })
+})
