@@ -6,7 +6,6 @@
  * rule. A transaction the tool opens gets a connection to itself until it ends (a side lease of the
  * scope): the scope's other statements never run inside it; they use the alias's lease meanwhile.
  */
-import { AsyncResource } from 'node:async_hooks'
 import { EventEmitter } from 'node:events'
 import mysql from 'mysql2'
 import type { PoolConnection } from 'mysql2'
@@ -100,8 +99,9 @@ export class FacadeConnection extends EventEmitter {
       this.#context = outer
       return process.nextTick(done, null)
     }
-    // Outside a scope the callback comes from inside the implicit scope: call the tool back in its own context.
-    const reply = outer ? done : AsyncResource.bind(done)
+    // Outside a scope the tool is called back from inside the implicit scope, which is the
+    // connection's: code it runs there before release() shares that scope, as db() would.
+    const reply = done
     this.#inScope(
       (context, end) =>
         context.frame.lease(this.#host.pool).withConnection((err) => {
