@@ -13,7 +13,7 @@ import { type Generated, Kysely, MysqlDialect, sql as ksql } from 'kysely'
 import mysql from 'mysql2'
 import { DataTypes, QueryTypes, Sequelize } from 'sequelize'
 import { DataSource, EntitySchema } from 'typeorm'
-import type { Lifespan } from '../../../src/index.js'
+import type { DriverFacade, PoolFacade } from 'mysql-lifespan'
 
 /** The tools under test. */
 export const TOOLS = ['kysely', 'drizzle', 'knex', 'typeorm', 'sequelize'] as const
@@ -45,8 +45,14 @@ export interface ToolApi {
   close(): Promise<void>
 }
 
+/** What the tools need of a lifespan: structural, so the tests' (src) and the compiled clients' (dist) both fit. */
+export interface FacadeSource {
+  pool(alias?: string): PoolFacade
+  driver(alias?: string): DriverFacade
+}
+
 /** Where a tool runs: mysql-lifespan's facade, or a mysql2 pool of its own. */
-export type Target = { lifespan: Pick<Lifespan, 'pool' | 'driver'> } | { url: string; pool: number }
+export type Target = { lifespan: FacadeSource } | { url: string; pool: number }
 
 function urlParts(url: string): { host: string; port: number; user: string; password: string; database: string } {
   const u = new URL(url)
