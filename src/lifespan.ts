@@ -8,8 +8,8 @@ import { Database, type DatabaseHost } from './database.js'
 import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from './errors.js'
 import { log } from './log.js'
 import { type LifespanOptions, type ResolvedOptions, resolveOptions } from './options.js'
-import { AliasPool, type AliasStats } from './pool.js'
-import { killConnections } from './kill.js'
+import { AliasPool, type AliasStats, type ConnectionSource } from './pool.js'
+import { Topology } from './topology/topology.js'
 import { type RunOptions, runProgram } from './run.js'
 import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, storage } from './scope.js'
 
@@ -83,7 +83,9 @@ type Hook = () => unknown
  */
 export class Lifespan {
   #options: ResolvedOptions
-  #pools = new Map<string, AliasPool>()
+  #pools = new Map<string, ConnectionSource>()
+  /** Aliases with `hosts` or `replicas`: their statements are routed per scope. */
+  #topologies = new Map<string, Topology>()
   #handles = new Map<string, Database>()
   #classify: (error: unknown) => ErrorClass
   #state: LifespanState = 'created'
@@ -100,7 +102,15 @@ export class Lifespan {
   constructor(options: LifespanOptions) {
     this.#options = resolveOptions(options)
     this.#classify = makeClassifier(this.#options.classify)
-    for (const [alias, resolved] of this.#options.aliases) this.#pools.set(alias, new AliasPool(resolved, this.#classify))
+    for (const [alias, resolved] of this.#options.aliases) {
+      if (resolved.topology) {
+        const topology = new Topology(resolved, resolved.topology, this.#classify)
+        this.#topologies.set(alias, topology)
+        this.#pools.set(alias, topology.writerSource)
+      } else {
+        this.#pools.set(alias, new AliasPool(resolved, this.#classify))
+      }
+    }
     this.#captureStacks = [...this.#options.aliases.values()].some((a) => a.leakWarningMs > 0)
     this.#host = {
       classify: this.#classify,
@@ -291,7 +301,7 @@ export class Lifespan {
           code: ErrorCodes.UNKNOWN_ALIAS,
         })
       }
-      handle = new Database(pool, this.#host)
+      handle = new Database(pool, this.#host, this.#topologies.get(name))
       this.#handles.set(name, handle)
     }
     if (handle && this.#pools.get(name)?.options.strict && !storage.getStore()) {
@@ -396,8 +406,8 @@ export class Lifespan {
     return late.length
   }
 
-  async #kill(pool: AliasPool, threadIds: number[]): Promise<void> {
-    await killConnections(pool.options.pool, threadIds)
+  async #kill(pool: ConnectionSource, threadIds: number[]): Promise<void> {
+    await pool.kill(threadIds)
     log(pool.options.logger, 'warn', { alias: pool.alias, killed: threadIds.length }, 'connections killed server-side')
   }
 

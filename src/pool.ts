@@ -11,8 +11,10 @@ import pRetry from 'p-retry'
 import { type ErrorClass } from './classify.js'
 import { AcquireTimeoutError, ErrorCodes, LifespanError, describe, invalidArgument, withCode } from './errors.js'
 import type { Logger, ResolvedAliasOptions } from './options.js'
+import type { HostStats } from './topology/host.js'
 import { Deadlines } from './deadlines.js'
 import { log } from './log.js'
+import { killConnections } from './kill.js'
 
 /** Why a connection was destroyed rather than returned to the pool. */
 export type DestroyReason = 'maxAge' | 'idle' | 'ping' | 'broken' | 'timeout' | 'interrupted' | 'shutdown'
@@ -41,7 +43,20 @@ export interface AliasStats {
   retries: number
   /** Acquisitions that gave up after `acquireTimeoutMs`. */
   acquireTimeouts: number
+  /** Per host (`host:port`), for an alias with `hosts` or `replicas`; the counters above are their sums. */
+  hosts?: Record<string, HostStats>
 }
+
+/**
+ * @internal What scopes, transactions and the lifespan use of an alias's connections: its
+ * {@link AliasPool}, or for an alias with `hosts`/`replicas` a topology that routes over one
+ * AliasPool per host (src/topology/).
+ */
+export type ConnectionSource = Pick<
+  AliasPool,
+  | 'alias' | 'options' | 'acquireWith' | 'acquire' | 'release' | 'destroy' | 'send' | 'exec' | 'suspectAll'
+  | 'countRetry' | 'stats' | 'end' | 'destroyAll' | 'leasedThreadIds' | 'destroyLeased' | 'kill' | 'counts'
+>
 
 interface Meta {
   createdAt: number
@@ -429,6 +444,11 @@ export class AliasPool {
   /** Server-side ids of connections leased to scopes right now. */
   leasedThreadIds(): number[] {
     return threadIds(this.leasedConnections())
+  }
+
+  /** Kills these connections server-side (`KILL CONNECTION` from a short-lived side connection). */
+  kill(threadIds: number[]): Promise<void> {
+    return killConnections(this.options.pool, threadIds)
   }
 
   /** Destroys every leased connection (after they were killed server-side at a shutdown deadline). */

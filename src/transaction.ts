@@ -8,7 +8,7 @@
 import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2'
 import { type ErrorClass, isConnectionBroken } from './classify.js'
 import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanError, withCode } from './errors.js'
-import type { AliasPool } from './pool.js'
+import type { ConnectionSource } from './pool.js'
 import { retrying } from './retry.js'
 import { type Context, type Lease, storage } from './scope.js'
 
@@ -56,7 +56,7 @@ export type Method = 'query' | 'execute'
  * Using it after the transaction ended throws `ERR_LIFESPAN_TRANSACTION_CLOSED`.
  */
 export class Transaction implements Queryable {
-  #pool: AliasPool
+  #pool: ConnectionSource
   #conn: PoolConnection
   #classify: (error: unknown) => ErrorClass
   #closed = false
@@ -64,7 +64,7 @@ export class Transaction implements Queryable {
   broken: unknown = undefined
 
   /** @internal */
-  constructor(pool: AliasPool, conn: PoolConnection, classify: (error: unknown) => ErrorClass) {
+  constructor(pool: ConnectionSource, conn: PoolConnection, classify: (error: unknown) => ErrorClass) {
     this.#pool = pool
     this.#conn = conn
     this.#classify = classify
@@ -109,7 +109,7 @@ export class Transaction implements Queryable {
 
 /** @internal Everything `runTransaction` needs from its caller. */
 export interface TransactionEnv {
-  readonly pool: AliasPool
+  readonly pool: ConnectionSource
   readonly lease: Lease
   readonly context: Context
   readonly classify: (error: unknown) => ErrorClass
