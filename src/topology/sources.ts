@@ -114,6 +114,7 @@ export class WriterSource extends RoutedSource {
     void t.start()
     const attempt = (): void => {
       if (t.closed) return done(t.stoppedError())
+      if (t.suspicion) return void t.suspicion.then(attempt)
       const host = t.writer
       if (!host) {
         const left = deadline - Date.now()

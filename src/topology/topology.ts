@@ -60,6 +60,8 @@ export class Topology implements StatementRouter {
   #firstRound: Promise<void> | undefined
   #round: Promise<void> | undefined
   #discovery: Promise<void> | undefined
+  /** A check of the writer started by a failure on it: new writes wait for its answer instead of trying a dead host. */
+  suspicion: Promise<void> | undefined
   #next = 0
   #lastRouting: string | undefined
 
@@ -170,19 +172,28 @@ export class Topology implements StatementRouter {
       this.#setWriterState(host, isWsrep(err) ? 'not-ready' : 'read-only', describe(err))
       host.pool.suspectAll()
       if (this.writer === host) this.#setWriter(undefined, describe(err))
-      void this.discover()
+      void this.#suspect()
     } else if (cls === 'disconnect') {
       host.pool.suspectAll()
       // A killed connection or a dead host: ask every candidate whether it is (still) writable.
-      void this.discover()
+      void this.#suspect()
     }
+  }
+
+  #suspect(): Promise<void> {
+    const check = this.discover()
+    this.suspicion = check
+    void check.finally(() => {
+      if (this.suspicion === check) this.suspicion = undefined
+    })
+    return check
   }
 
   /** Acquiring from the writer failed: leave it unless it still says it is writable. */
   async writerFailed(host: Host, err: unknown): Promise<void> {
     host.lastProblem = describe(err)
     host.pool.suspectAll()
-    await this.discover()
+    await this.#suspect()
   }
 
   replicaFailed(host: Host, err: unknown): void {

@@ -97,7 +97,7 @@ export interface WriteAudit {
   failedByCode: Record<string, number>
   /** Of the failed writes, how many are on the node anyway (a write whose outcome was unknown and did apply). */
   failedButApplied: number
-  /** Longest stretch without an acknowledged write, in ms, from the first failure on (the failover gap). */
+  /** Longest stretch between two acknowledged writes, in ms (the failover gap); Infinity when writes never came back. */
   gapMs: number
 }
 
@@ -118,17 +118,10 @@ export function auditWrites(log: WriteLog, counts: Map<number, number>): WriteAu
     if ((counts.get(seq) ?? 0) > 0) failedButApplied++
   }
   const ackTimes = [...log.acked.values()].sort((a, b) => a - b)
-  const firstFailure = Math.min(...[...log.failed.values()].map((f) => f.at))
   let gapMs = 0
-  if (Number.isFinite(firstFailure)) {
-    const before = ackTimes.filter((t) => t <= firstFailure).at(-1) ?? firstFailure
-    const after = ackTimes.filter((t) => t > firstFailure)
-    let prev = before
-    for (const t of after) {
-      gapMs = Math.max(gapMs, t - prev)
-      prev = t
-    }
-    if (after.length === 0) gapMs = Number.POSITIVE_INFINITY
-  }
+  for (let i = 1; i < ackTimes.length; i++) gapMs = Math.max(gapMs, (ackTimes[i] as number) - (ackTimes[i - 1] as number))
+  const lastAck = ackTimes.at(-1) ?? Number.NEGATIVE_INFINITY
+  // Failures after the last acknowledgement: writes never came back.
+  if ([...log.failed.values()].some((f) => f.at > lastAck)) gapMs = Number.POSITIVE_INFINITY
   return { acked: log.acked.size, lost, doubled, failedByCode, failedButApplied, gapMs }
 }
