@@ -252,6 +252,21 @@ describe('read replicas (GTID primary + 2 replicas)', () => {
     await lifespan.scope(() => lifespan.db().execute(`INSERT INTO ${table} (v) VALUES (2)`))
   })
 
+  it('shutdown closes the connections of every host and stops the probes', async () => {
+    const lifespan = topologyLifespan()
+    await lifespan.startup()
+    for (let i = 0; i < 4; i++) await lifespan.scope(() => idOf(lifespan))
+    await lifespan.scope(() => lifespan.db().query('DO 1'))
+    const open = async (): Promise<number[]> => (await Promise.all(set.nodes.map((n) => n.connectionIds('app')))).map((l) => l.length)
+    expect((await open()).every((n) => n > 0)).toBe(true)
+    await lifespan.shutdown()
+    await waitFor('every app connection to be gone from every host', async () => (await open()).every((n) => n === 0), 5_000)
+    // No probe reconnects afterwards.
+    await sleep(1_200)
+    expect(await open()).toEqual([0, 0, 0])
+    expect(lifespan.stats().aliases.default?.open).toBe(0)
+  })
+
   it('kill -9 of a replica under read load: no read fails (plain mysql2 on that replica: reads fail)', async () => {
     const lifespan = topologyLifespan()
     await lifespan.startup()
