@@ -34,6 +34,8 @@ export interface ReplicaView {
   slavePos: GtidPosition | undefined
   /** `@@read_only`, to warn about a writable "replica". */
   readOnly: boolean
+  /** For a Galera node: whether `wsrep_ready` is ON; undefined for a server without Galera. */
+  galera: boolean | undefined
 }
 
 type Row = Record<string, unknown>
@@ -106,7 +108,12 @@ export class HostProbe {
       if ((err as { errno?: unknown }).errno !== 1227) throw err
       statusKnown = false
     }
-    const vars = toMap(await this.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('gtid_slave_pos', 'read_only')"))
+    const vars = toMap(await this.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('gtid_slave_pos', 'read_only', 'wsrep_on')"))
+    let galera: boolean | undefined
+    if (String(vars.get('wsrep_on') ?? 'OFF').toUpperCase() === 'ON') {
+      const ready = toMap(await this.query("SHOW GLOBAL STATUS LIKE 'wsrep_ready'"))
+      galera = String(ready.get('wsrep_ready') ?? 'OFF').toUpperCase() === 'ON'
+    }
     const behind = status?.Seconds_Behind_Master
     const pos = vars.get('gtid_slave_pos')
     return {
@@ -117,6 +124,7 @@ export class HostProbe {
       secondsBehind: behind === null || behind === undefined ? null : Number(behind),
       slavePos: pos === undefined ? undefined : parseGtidPosition(pos),
       readOnly: String(vars.get('read_only') ?? 'OFF').toUpperCase() !== 'OFF',
+      galera,
     }
   }
 

@@ -206,6 +206,7 @@ export class Topology implements StatementRouter {
   /** Starts the background probe on first use; resolves when the first round is over. */
   start(): Promise<void> {
     if (this.#firstRound) return this.#firstRound
+    if (this.closed) return Promise.resolve()
     this.#firstRound = this.#probeRound()
     this.#timer = setInterval(() => {
       if (!this.#round) void this.#probeRound()
@@ -264,6 +265,11 @@ export class Topology implements StatementRouter {
     if (this.closed) return
     try {
       const view = await host.probe.replica()
+      if (view.galera !== undefined) {
+        // A Galera node listed as a replica: in step with the cluster (flow control) whenever it is ready.
+        host.lagMs = view.galera ? 0 : null
+        return this.#setReplicaState(host, view.galera ? 'healthy' : 'down', view.galera ? undefined : 'wsrep_ready is OFF (outside the primary component)')
+      }
       if (view.statusKnown && !view.isReplica) {
         host.lagMs = null
         return this.#setReplicaState(host, 'not-replicating', view.readOnly ? 'not a replica (no replication configured)' : 'not a replica: it is a writable server with no replication configured')

@@ -87,6 +87,25 @@ describe('Galera cluster (3 nodes)', () => {
     await plain.end()
   })
 
+  it('other nodes listed as replicas take the plain reads; writes and reads after a write stay on the writer node', async () => {
+    const [n1, n2, n3] = cluster.nodes as [DisposableServer, DisposableServer, DisposableServer]
+    const lifespan = lifespanFor({
+      databases: { default: { ...APP_USER, database: 'test', hosts: [cluster.address(n1)], replicas: [cluster.address(n2), cluster.address(n3)] } },
+    })
+    await lifespan.startup()
+    const table = await createTable('greads')
+    const NODE = "SELECT VARIABLE_VALUE AS name FROM information_schema.GLOBAL_VARIABLES WHERE VARIABLE_NAME = 'WSREP_NODE_NAME'"
+    const name = async (): Promise<string> => String((await lifespan.db().query<Array<{ name: string }>>(NODE))[0][0]?.name)
+    const seen = new Set<string>()
+    for (let i = 0; i < 10; i++) seen.add(await lifespan.scope(name))
+    expect([...seen].sort()).toEqual(['node2', 'node3'])
+    const afterWrite = await lifespan.scope(async () => {
+      await lifespan.db().execute(`INSERT INTO ${table} (seq) VALUES (1)`)
+      return name()
+    })
+    expect(afterWrite).toBe('node1')
+  })
+
   it('a node forced out of the primary component (1047) is left; its refused statements re-run on another node', async () => {
     const lifespan = galeraLifespan()
     await lifespan.startup()
