@@ -4,9 +4,10 @@
  * mysql2 PoolCluster and mysql-lifespan under the same fault at the same time; and the cost of
  * routing reads to a replica against a plain mysql2 pool pointed at that replica.
  */
-import { createLifespan } from 'mysql-lifespan'
+import { createLifespan, type Lifespan } from 'mysql-lifespan'
 import mysql from 'mysql2/promise'
-import { auditWrites, readerLoop, writerLoop, type WriteAudit } from '../test/support/topology-load.js'
+import { runFailover } from '../test/support/topology-failover.js'
+import type { WriteAudit } from '../test/support/topology-load.js'
 import { APP_USER, type ReplicationSet, startReplicationSet } from '../test/support/topology.js'
 import { fmtInt, fmtMs, median, table } from './lib/stats.js'
 
@@ -18,7 +19,6 @@ export interface ScaleOutOptions {
   log: (line: string) => void
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 type Node = ReplicationSet['primary']
 
 interface ClientOutcome {
@@ -33,53 +33,33 @@ const SCENARIOS = {
 } as const
 type Scenario = keyof typeof SCENARIOS
 
-async function countsOn(node: Node, table: string): Promise<Map<number, number>> {
-  const rows = (await node.query(`SELECT seq, COUNT(*) AS n FROM test.${table} GROUP BY seq`)) as Array<{ seq: number; n: number }>
-  return new Map(rows.map((r) => [Number(r.seq), Number(r.n)]))
-}
-
 async function failoverOnce(scenario: Scenario, log: (line: string) => void): Promise<Record<'cluster' | 'lifespan', ClientOutcome>> {
   // kill -9: one semi-sync replica, so every acknowledged commit is on the one promoted.
   const set = await startReplicationSet({ replicas: scenario === 'kill' ? 1 : 2 })
+  const lifespans: Lifespan[] = []
   try {
-    const [a, b] = set.nodes as [Node, Node]
-    const ours = `so_lifespan_${process.pid}`
-    const theirs = `so_cluster_${process.pid}`
-    for (const t of [ours, theirs]) await a.query(`CREATE TABLE test.${t} (id INT AUTO_INCREMENT PRIMARY KEY, seq INT NOT NULL)`)
-    await set.sync()
-    const others = set.replicas.filter((r) => r !== b).map((r) => set.address(r))
-    const lifespan = createLifespan({
-      databases: { default: { ...APP_USER, database: 'test', hosts: [set.address(a), set.address(b)], ...(others.length > 0 ? { replicas: others } : {}) } },
-    })
-    await lifespan.startup()
-    const cluster = mysql.createPoolCluster({ restoreNodeTimeout: 1_000 })
-    cluster.add('A', { host: a.host, port: a.port, ...APP_USER, database: 'test', connectionLimit: 4 })
-    cluster.add('B', { host: b.host, port: b.port, ...APP_USER, database: 'test', connectionLimit: 4 })
-    const nodes = cluster.of('*', 'ORDER')
-
-    const w1 = writerLoop((seq) => lifespan.scope(() => lifespan.db().execute(`INSERT INTO ${ours} (seq) VALUES (?)`, [seq])))
-    const w2 = writerLoop((seq) => nodes.query(`INSERT INTO ${theirs} (seq) VALUES (?)`, [seq]))
-    const r1 = readerLoop(() => lifespan.scope(() => lifespan.db().query(`SELECT COUNT(*) AS n FROM ${ours}`)), 2, 10)
-    const r2 = readerLoop(() => nodes.query(`SELECT COUNT(*) AS n FROM ${theirs}`), 2, 10)
-    await sleep(1_000)
-    if (scenario === 'kill') await set.kill(a)
-    else {
-      await set.setReadOnly(a, true, { killConnections: true })
-      await set.sync()
-    }
-    await sleep(300)
-    await set.promote(b)
-    await sleep(3_000)
-    const [l1, l2, lr1, lr2] = await Promise.all([w1.stop(), w2.stop(), r1.stop(), r2.stop()])
-    await Promise.all([lifespan.shutdown({ timeoutMs: 2_000 }), cluster.end().catch(() => undefined)])
+    const a = set.primary
+    const fault = scenario === 'kill'
+      ? () => set.kill(a)
+      : async () => {
+        await set.setReadOnly(a, true, { killConnections: true })
+        await set.sync()
+      }
+    const o = await runFailover(set, (config) => {
+      const l = createLifespan({ databases: { default: config } })
+      lifespans.push(l)
+      return l
+    }, fault, { warmupMs: 1_000, afterMs: 3_000 })
     const out = {
-      lifespan: { audit: auditWrites(l1, await countsOn(b, ours)), reads: lr1.ok, readsFailed: lr1.failed.length },
-      cluster: { audit: auditWrites(l2, await countsOn(b, theirs)), reads: lr2.ok, readsFailed: lr2.failed.length },
+      lifespan: { audit: o.lifespan, reads: o.lifespan.reads, readsFailed: o.lifespan.readsFailed },
+      cluster: { audit: o.cluster, reads: o.cluster.reads, readsFailed: o.cluster.readsFailed },
     }
     const gap = (ms: number): string => (Number.isFinite(ms) ? fmtMs(ms, 0) : 'never resumed, ')
-    log(`  ${scenario}: lifespan gap ${gap(out.lifespan.audit.gapMs)} ms, failed writes ${l1.failed.size}, reads ${lr1.failed.length}; PoolCluster gap ${gap(out.cluster.audit.gapMs)} ms, failed writes ${l2.failed.size}, reads ${lr2.failed.length}`)
+    const failed = (a: WriteAudit): number => Object.values(a.failedByCode).reduce((x, y) => x + y, 0)
+    log(`  ${scenario}: lifespan gap ${gap(o.lifespan.gapMs)} ms, failed writes ${failed(o.lifespan)}, reads ${o.lifespan.readsFailed}; PoolCluster gap ${gap(o.cluster.gapMs)} ms, failed writes ${failed(o.cluster)}, reads ${o.cluster.readsFailed}`)
     return out
   } finally {
+    await Promise.all(lifespans.map((l) => l.shutdown({ timeoutMs: 2_000 })))
     await set.stop()
   }
 }

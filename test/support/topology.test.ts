@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import mysql from 'mysql2/promise'
-import { APP_USER, serverId, startGaleraCluster, startReplicationSet } from './topology.js'
+import { APP_USER, serverId, startGaleraCluster, startReplicationSet, waitFor } from './topology.js'
 
 describe('test topologies', () => {
   it('a GTID primary with two replicas forms, replicates, and a replica can be promoted', async () => {
@@ -35,29 +35,22 @@ describe('test topologies', () => {
     }
   }, 120_000)
 
-  it('a 3-node Galera cluster forms, and an isolated node refuses statements with 1047', async () => {
+  it('a 3-node Galera cluster forms and replicates (isolate, rejoin and kill -9 are exercised by test/topology/galera.test.ts)', async () => {
     const t0 = performance.now()
     const cluster = await startGaleraCluster(3)
     const formMs = performance.now() - t0
     try {
-      for (const n of cluster.nodes) expect(await cluster.status(n, 'wsrep_cluster_size')).toBe('3')
+      for (const n of cluster.nodes) {
+        expect(await cluster.status(n, 'wsrep_cluster_size')).toBe('3')
+        expect(await cluster.status(n, 'wsrep_ready')).toBe('ON')
+      }
       const [a, b] = cluster.nodes
       await a!.query('CREATE TABLE test.g (id INT PRIMARY KEY)')
       await a!.query('INSERT INTO test.g VALUES (1)')
-      expect(await b!.query('SELECT id FROM test.g')).toEqual([{ id: 1 }])
-      const i0 = performance.now()
-      await cluster.isolate(b!)
-      const isolateMs = performance.now() - i0
-      await expect(b!.query('SELECT id FROM test.g')).rejects.toMatchObject({ errno: 1047 })
-      await cluster.rejoin(b!)
-      expect(await b!.query('SELECT id FROM test.g')).toEqual([{ id: 1 }])
-      const k0 = performance.now()
-      await cluster.kill(a!)
-      const killMs = performance.now() - k0
-      expect(await cluster.status(b!, 'wsrep_cluster_size')).toBe('2')
-      console.info(`galera (3 nodes): formed in ${formMs.toFixed(0)} ms, isolation ${isolateMs.toFixed(0)} ms, kill -9 to a 2-node primary ${killMs.toFixed(0)} ms`)
+      await waitFor('the row on another node', async () => ((await b!.query('SELECT id FROM test.g')) as unknown[]).length === 1)
+      console.info(`galera (3 nodes): formed in ${formMs.toFixed(0)} ms`)
     } finally {
       await cluster.stop()
     }
-  }, 180_000)
+  }, 120_000)
 })

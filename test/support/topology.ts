@@ -7,8 +7,7 @@
  * and may write to a read-only server, so a failover test must connect as `app` to see the
  * 1290 an application sees.
  */
-import { createServer } from 'node:net'
-import { type DisposableServer, startDisposableServer } from './disposable-server.js'
+import { type DisposableServer, freePort, startDisposableServer } from './disposable-server.js'
 
 /** The unprivileged account every topology node has. */
 export const APP_USER = { user: 'app', password: 'app' } as const
@@ -36,19 +35,6 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     await sleep(50)
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /**
@@ -275,7 +261,19 @@ export interface GaleraCluster {
  * and receive the state by rsync. Resolves once every node is Synced with the full size.
  */
 export async function startGaleraCluster(size = 3): Promise<GaleraCluster> {
-  const ports = await Promise.all(Array.from({ length: size }, async () => ({ g: await freePort(), i: await freePort(), s: await freePort() })))
+  // One at a time, and never the same port twice: each node needs three.
+  const taken = new Set<number>()
+  const pick = async (): Promise<number> => {
+    for (;;) {
+      const port = await freePort()
+      if (!taken.has(port)) {
+        taken.add(port)
+        return port
+      }
+    }
+  }
+  const ports: Array<{ g: number; i: number; s: number }> = []
+  for (let n = 0; n < size; n++) ports.push({ g: await pick(), i: await pick(), s: await pick() })
   const address = `gcomm://${ports.map((p) => `127.0.0.1:${p.g}`).join(',')}`
   const nodes: DisposableServer[] = []
   const cluster = new GaleraClusterImpl(nodes)

@@ -4,11 +4,11 @@
  * Every acknowledged write must exist exactly once on the new primary and writes must resume.
  * A mysql2 PoolCluster runs the same loop beside it (mysql2 issues #3123, #2050).
  */
-import mysql from 'mysql2/promise'
 import { afterAll, describe, expect, it } from 'vitest'
-import { lifespanFor, sleep, tableName } from '../support/env.js'
-import { auditWrites, readerLoop, writerLoop, type WriteAudit } from '../support/topology-load.js'
-import { APP_USER, type ReplicationSet, startReplicationSet } from '../support/topology.js'
+import { lifespanFor } from '../support/env.js'
+import { type FailoverSide, runFailover } from '../support/topology-failover.js'
+import type { WriteAudit } from '../support/topology-load.js'
+import { type ReplicationSet, startReplicationSet } from '../support/topology.js'
 
 const sets: ReplicationSet[] = []
 const fileStarted = performance.now()
@@ -18,62 +18,10 @@ afterAll(async () => {
   console.info(`failover.test: whole file ${(performance.now() - fileStarted).toFixed(0)} ms`)
 })
 
-interface Outcome {
-  lifespan: WriteAudit & { resumedAfterPromotionMs: number; readsFailed: number; reads: number }
-  cluster: WriteAudit & { ackedAfterPromotion: number }
-}
+type Outcome = { lifespan: FailoverSide; cluster: FailoverSide }
 
-async function countsOn(node: ReplicationSet['primary'], table: string): Promise<Map<number, number>> {
-  const rows = (await node.query(`SELECT seq, COUNT(*) AS n FROM test.${table} GROUP BY seq`)) as Array<{ seq: number; n: number }>
-  return new Map(rows.map((r) => [Number(r.seq), Number(r.n)]))
-}
-
-/** Runs both writer loops, lets `fault` happen, promotes `set.nodes[1]`, and audits the new primary. */
-async function failover(set: ReplicationSet, fault: () => Promise<void>): Promise<Outcome> {
-  const [a, b] = set.nodes as [ReplicationSet['primary'], ReplicationSet['primary']]
-  const ours = tableName('fo_lifespan')
-  const theirs = tableName('fo_cluster')
-  for (const t of [ours, theirs]) await a.query(`CREATE TABLE test.${t} (id INT AUTO_INCREMENT PRIMARY KEY, seq INT NOT NULL)`)
-  await set.sync()
-
-  const replicas = set.replicas.filter((r) => r !== b).map((r) => set.address(r))
-  const lifespan = lifespanFor({
-    databases: {
-      default: { ...APP_USER, database: 'test', hosts: [set.address(a), set.address(b)], ...(replicas.length > 0 ? { replicas } : {}) },
-    },
-  })
-  await lifespan.startup()
-  const cluster = mysql.createPoolCluster({ restoreNodeTimeout: 1_000 })
-  cluster.add('A', { host: a.host, port: a.port, ...APP_USER, database: 'test', connectionLimit: 4 })
-  cluster.add('B', { host: b.host, port: b.port, ...APP_USER, database: 'test', connectionLimit: 4 })
-  const writers = cluster.of('*', 'ORDER')
-
-  const mine = writerLoop((seq) => lifespan.scope(() => lifespan.db().execute(`INSERT INTO ${ours} (seq) VALUES (?)`, [seq])))
-  const plain = writerLoop((seq) => writers.query(`INSERT INTO ${theirs} (seq) VALUES (?)`, [seq]))
-  const reads = readerLoop(() => lifespan.scope(() => lifespan.db().query(`SELECT COUNT(*) AS n FROM ${ours}`)), 2, 10)
-  await sleep(600)
-  await fault()
-  await sleep(300)
-  await set.promote(b)
-  const promotedAt = Date.now()
-  // Keep going until both loops had their chance after the promotion.
-  await sleep(2_000)
-  const [mineLog, plainLog, readLog] = await Promise.all([mine.stop(), plain.stop(), reads.stop()])
-  await cluster.end().catch(() => undefined)
-
-  const firstAfter = Math.min(...[...mineLog.acked.values()].filter((t) => t > promotedAt))
-  return {
-    lifespan: {
-      ...auditWrites(mineLog, await countsOn(b, ours)),
-      resumedAfterPromotionMs: firstAfter - promotedAt,
-      readsFailed: readLog.failed.length,
-      reads: readLog.ok,
-    },
-    cluster: {
-      ...auditWrites(plainLog, await countsOn(b, theirs)),
-      ackedAfterPromotion: [...plainLog.acked.values()].filter((t) => t > promotedAt).length,
-    },
-  }
+function failover(set: ReplicationSet, fault: () => Promise<void>): Promise<Outcome> {
+  return runFailover(set, (config) => lifespanFor({ databases: { default: config } }), fault)
 }
 
 function report(name: string, o: Outcome): void {
