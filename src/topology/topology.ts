@@ -1,9 +1,9 @@
 /**
  * @module
  * An alias with `hosts` and/or `replicas`: one {@link Host} (pool + probe) per distinct address,
- * which host takes the writes now, which replicas may take reads, and the routing of each
- * statement from its scope's state. A background probe (unref'd, stopped at shutdown) keeps the
- * hosts' states current; a refusal (1290, 1047) or an unreachable writer triggers a check at once.
+ * the routing of each statement from its scope's state, what a failed statement says about its
+ * host, and the alias-wide stats and shutdown. Which host is writable or healthy now is the
+ * {@link HealthMonitor}'s answer.
  */
 import type { PoolConnection } from 'mysql2'
 import type { ErrorClass } from '../classify.js'
@@ -15,8 +15,8 @@ import type { AliasStats, ConnectionSource, DestroyReason } from '../pool.js'
 import { isReadStatement } from '../retry.js'
 import type { Frame } from '../scope.js'
 import { addressKey } from './addresses.js'
-import { covers, type GtidPosition } from './gtid.js'
-import { Host, type HostRole, type HostState, type HostStats } from './host.js'
+import { Host, type HostRole, type HostStats } from './host.js'
+import { HealthMonitor } from './monitor.js'
 import { ReaderSource, WriterSource } from './sources.js'
 
 /** What routing knows about one scope on this alias. */
@@ -27,11 +27,6 @@ interface ScopeRoute {
   read: boolean
   /** Causal token: replica reads wait for it. */
   token: string | undefined
-}
-
-interface Sample {
-  at: number
-  pos: GtidPosition
 }
 
 /** @internal */
@@ -47,21 +42,12 @@ export class Topology implements StatementRouter {
   readonly causalWaitMs: number
   /** Pause between two rounds of asking for a writable host while there is none. */
   readonly waitStepMs = 100
-  readonly probeIntervalMs: number
-  writer: Host | undefined
-  closed = false
+  readonly monitor: HealthMonitor
   retries = 0
   fallbackReads = 0
   causalFallbacks = 0
   readonly #owners = new WeakMap<PoolConnection, { host: Host; role: 'writer' | 'reader' }>()
   readonly #scopes = new WeakMap<Frame, ScopeRoute>()
-  #samples: Sample[] = []
-  #timer: NodeJS.Timeout | undefined
-  #firstRound: Promise<void> | undefined
-  #round: Promise<void> | undefined
-  #discovery: Promise<void> | undefined
-  /** A check of the writer started by a failure on it: new writes wait for its answer instead of trying a dead host. */
-  suspicion: Promise<void> | undefined
   #next = 0
   #lastRouting: string | undefined
 
@@ -69,7 +55,6 @@ export class Topology implements StatementRouter {
     this.options = options
     this.classify = classify
     this.causalWaitMs = Math.min(options.maxReplicaLagMs, 2_000)
-    this.probeIntervalMs = Math.max(100, Math.min(1_000, Math.floor(options.maxReplicaLagMs / 2)))
     const hostAcquireMs = Math.min(options.acquireTimeoutMs, Math.max(1_000, options.pingTimeoutMs))
     const byKey = new Map<string, Host>()
     const hostFor = (address: { host: string; port: number }): Host => {
@@ -92,12 +77,37 @@ export class Topology implements StatementRouter {
       return h
     })
     this.hosts = [...byKey.values()]
+    this.monitor = new HealthMonitor(options, this.candidates, this.replicas)
     this.writerSource = new WriterSource(this)
     this.readerSource = this.replicas.length > 0 ? new ReaderSource(this) : undefined
   }
 
   get alias(): string {
     return this.options.alias
+  }
+
+  /** The host that takes the writes now. */
+  get writer(): Host | undefined {
+    return this.monitor.writer
+  }
+
+  get closed(): boolean {
+    return this.monitor.closed
+  }
+
+  /** Set while a failure on the writer is being checked. */
+  get suspicion(): Promise<void> | undefined {
+    return this.monitor.suspicion
+  }
+
+  /** Starts the background probe on first use; resolves when its first round is over. */
+  start(): Promise<void> {
+    return this.monitor.start()
+  }
+
+  /** Asks every candidate whether it is writable now (coalesced). */
+  discover(): Promise<void> {
+    return this.monitor.discover()
   }
 
   // --- routing (StatementRouter) ---
@@ -167,169 +177,24 @@ export class Topology implements StatementRouter {
       if (cls === 'disconnect' || cls === 'read-only' || cls === 'connect-refused') this.replicaFailed(host, err)
       return
     }
-    if (cls === 'read-only') {
-      // Refused, not applied: this host takes no writes now. Its connections are suspect; find the writer.
-      this.#setWriterState(host, isWsrep(err) ? 'not-ready' : 'read-only', describe(err))
-      host.pool.suspectAll()
-      if (this.writer === host) this.#setWriter(undefined, describe(err))
-      void this.#suspect()
-    } else if (cls === 'disconnect') {
+    // Refused, not applied: this host takes no writes now; find the writer.
+    if (cls === 'read-only') this.monitor.refused(host, err)
+    else if (cls === 'disconnect') {
       host.pool.suspectAll()
       // A killed connection or a dead host: ask every candidate whether it is (still) writable.
-      void this.#suspect()
+      void this.monitor.suspect()
     }
-  }
-
-  #suspect(): Promise<void> {
-    const check = this.discover()
-    this.suspicion = check
-    void check.finally(() => {
-      if (this.suspicion === check) this.suspicion = undefined
-    })
-    return check
   }
 
   /** Acquiring from the writer failed: leave it unless it still says it is writable. */
   async writerFailed(host: Host, err: unknown): Promise<void> {
     host.lastProblem = describe(err)
     host.pool.suspectAll()
-    await this.#suspect()
+    await this.monitor.suspect()
   }
 
   replicaFailed(host: Host, err: unknown): void {
-    host.pool.suspectAll()
-    this.#setReplicaState(host, 'down', describe(err))
-  }
-
-  // --- probing ---
-
-  /** Starts the background probe on first use; resolves when the first round is over. */
-  start(): Promise<void> {
-    if (this.#firstRound) return this.#firstRound
-    if (this.closed) return Promise.resolve()
-    this.#firstRound = this.#probeRound()
-    this.#timer = setInterval(() => {
-      if (!this.#round) void this.#probeRound()
-    }, this.probeIntervalMs)
-    this.#timer.unref()
-    return this.#firstRound
-  }
-
-  /** Asks every candidate whether it is writable and picks the writer (coalesced: one round at a time). */
-  discover(): Promise<void> {
-    this.#discovery ??= this.#probeCandidates().finally(() => (this.#discovery = undefined))
-    return this.#discovery
-  }
-
-  #probeRound(): Promise<void> {
-    this.#round ??= (async () => {
-      try {
-        await this.discover()
-        await Promise.all(this.replicas.map((h) => this.#probeReplica(h)))
-      } catch {
-        // Each host's failure is recorded on the host; a round never rejects.
-      } finally {
-        this.#round = undefined
-      }
-    })()
-    return this.#round
-  }
-
-  async #probeCandidates(): Promise<void> {
-    if (this.closed) return
-    const at = Date.now()
-    await Promise.all(
-      this.candidates.map(async (host) => {
-        try {
-          const view = await host.probe.writer()
-          host.binlogPos = view.binlogPos
-          this.#setWriterState(host, view.state, view.state === 'writable' ? undefined : view.state === 'not-ready' ? 'wsrep_ready is OFF' : 'read_only is ON')
-        } catch (err) {
-          host.binlogPos = undefined
-          this.#setWriterState(host, 'down', describe(err))
-        }
-      }),
-    )
-    if (this.closed) return
-    const keep = this.writer?.writerState === 'writable' ? this.writer : undefined
-    const next = keep ?? this.candidates.find((h) => h.writerState === 'writable')
-    if (next !== this.writer) this.#setWriter(next, next ? undefined : 'no candidate is writable')
-    if (next?.binlogPos) {
-      this.#samples.push({ at, pos: next.binlogPos })
-      const horizon = Date.now() - Math.max(10_000, 10 * this.options.maxReplicaLagMs)
-      while (this.#samples.length > 1 && ((this.#samples[0] as Sample).at < horizon || this.#samples.length > 500)) this.#samples.shift()
-    }
-  }
-
-  async #probeReplica(host: Host): Promise<void> {
-    if (this.closed) return
-    try {
-      const view = await host.probe.replica()
-      if (view.galera !== undefined) {
-        // A Galera node listed as a replica: in step with the cluster (flow control) whenever it is ready.
-        host.lagMs = view.galera ? 0 : null
-        return this.#setReplicaState(host, view.galera ? 'healthy' : 'down', view.galera ? undefined : 'wsrep_ready is OFF (outside the primary component)')
-      }
-      if (view.statusKnown && !view.isReplica) {
-        host.lagMs = null
-        return this.#setReplicaState(host, 'not-replicating', view.readOnly ? 'not a replica (no replication configured)' : 'not a replica: it is a writable server with no replication configured')
-      }
-      if (view.statusKnown && !view.sqlRunning) {
-        host.lagMs = null
-        return this.#setReplicaState(host, 'not-replicating', 'its SQL thread is stopped (Seconds_Behind_Master is NULL)')
-      }
-      const lag = this.#gtidLag(view.slavePos) ?? (view.secondsBehind === null ? null : view.secondsBehind * 1_000)
-      host.lagMs = lag
-      if (lag !== null && lag > this.options.maxReplicaLagMs) {
-        return this.#setReplicaState(host, 'lagging', `behind by ${lag} ms (maxReplicaLagMs ${this.options.maxReplicaLagMs})`)
-      }
-      this.#setReplicaState(host, 'healthy', undefined)
-    } catch (err) {
-      host.lagMs = null
-      this.#setReplicaState(host, 'down', describe(err))
-    }
-  }
-
-  /**
-   * How long ago the writer had a position this replica has not applied yet: 0 when it has the
-   * latest sample, null when there is nothing to compare (no writer known, no GTIDs).
-   */
-  #gtidLag(pos: GtidPosition | undefined): number | null {
-    if (!pos || this.#samples.length === 0) return null
-    const firstMissing = this.#samples.find((s) => !covers(pos, s.pos))
-    return firstMissing ? Math.max(0, Date.now() - firstMissing.at) : 0
-  }
-
-  #setWriter(next: Host | undefined, why: string | undefined): void {
-    const previous = this.writer
-    this.writer = next
-    // Positions of another primary say nothing about lag behind this one.
-    this.#samples = []
-    if (previous) previous.pool.suspectAll()
-    const level = previous && next ? 'warn' : next ? 'info' : 'error'
-    log(
-      this.options.logger,
-      level,
-      { alias: this.alias, from: previous?.key, to: next?.key, reason: why },
-      next ? `writes of "${this.alias}" go to ${next.key}` : `"${this.alias}" has no writable host`,
-    )
-  }
-
-  #setWriterState(host: Host, state: HostState, why: string | undefined): void {
-    if (host.writerState === state) return
-    const from = host.writerState
-    host.writerState = state
-    host.lastProblem = why
-    log(this.options.logger, state === 'writable' ? 'info' : 'warn', { alias: this.alias, host: host.key, from, to: state, reason: why }, `host ${host.key} of "${this.alias}" is ${state}`)
-  }
-
-  #setReplicaState(host: Host, state: HostState, why: string | undefined): void {
-    if (host.replicaState === state) return
-    const from = host.replicaState
-    host.replicaState = state
-    host.lastProblem = why
-    const level = state === 'healthy' ? 'info' : 'warn'
-    log(this.options.logger, level, { alias: this.alias, host: host.key, from, to: state, reason: why }, state === 'healthy' ? `replica ${host.key} of "${this.alias}" takes reads` : `replica ${host.key} of "${this.alias}" is skipped: ${why ?? state}`)
+    this.monitor.replicaFailed(host, err)
   }
 
   /** Logs where reads went when they could not go to a replica (once per change of reason). */
@@ -394,9 +259,7 @@ export class Topology implements StatementRouter {
   }
 
   #stopProbes(): void {
-    this.closed = true
-    if (this.#timer) clearInterval(this.#timer)
-    this.#timer = undefined
+    this.monitor.stop()
     for (const host of this.hosts) host.probe.close()
   }
 
@@ -438,6 +301,3 @@ export class Topology implements StatementRouter {
   }
 }
 
-function isWsrep(err: unknown): boolean {
-  return (err as { errno?: unknown }).errno === 1047
-}
