@@ -100,8 +100,8 @@ export class Database implements Queryable {
   }
 
   /**
-   * A causal-read token: the primary's GTID position covering this scope's writes (MariaDB
-   * `@@last_gtid`, or `@@gtid_binlog_pos` when the connection wrote nothing). Hand it to a later
+   * A causal-read token: the primary's GTID position (MariaDB `@@gtid_binlog_pos`), which covers
+   * every write committed before the call, this scope's included. Hand it to a later
    * scope (a cookie, a job payload) and call {@link Database.after} there: that scope's reads on a
    * replica then see these writes. Runs on the primary; MariaDB only.
    *

@@ -11,10 +11,13 @@ import type { AliasPool } from '../pool.js'
 import { isGtidList } from './gtid.js'
 
 /**
- * Run on the primary, on the scope's own connection: the GTID of its last write, or the whole
- * binlog position when this connection wrote nothing (MariaDB; `@` keeps it off the replicas).
+ * Run on the primary (`@` keeps it off the replicas): its whole binlog position, which covers every
+ * write committed before it, this scope's included. Not `@@last_gtid`: a pooled connection keeps the
+ * GTID of whatever it last wrote, possibly for an earlier scope, and a token older than the caller's
+ * write would let a later read miss it. Waiting for other clients' writes too costs a replica that
+ * keeps up nothing.
  */
-export const CAUSAL_TOKEN_SQL = "SELECT IF(@@last_gtid = '', @@global.gtid_binlog_pos, @@last_gtid) AS token"
+export const CAUSAL_TOKEN_SQL = 'SELECT @@global.gtid_binlog_pos AS token'
 
 /** Validates a token before it reaches SQL; `''` (a primary that wrote nothing yet) is allowed and means "no wait". */
 export function checkCausalToken(token: unknown): string {
