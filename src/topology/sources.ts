@@ -136,6 +136,8 @@ export class WriterSource extends RoutedSource {
         }
         last = err
         if (Date.now() >= deadline) return done(err)
+        // Busy is not broken: try the same host again, without making its connections suspect.
+        if (t.busy(host, err)) return attempt()
         void t.writerFailed(host, err).then(attempt)
       })
     }
@@ -173,7 +175,7 @@ export class ReaderSource extends RoutedSource {
       if (!host) return toWriter(candidates.length === 0 ? 'no healthy replica' : 'every healthy replica failed')
       host.pool.acquireWith((err, conn) => {
         if (!conn) {
-          t.replicaFailed(host, err)
+          if (!t.busy(host, err)) t.replicaFailed(host, err)
           return next(i + 1)
         }
         if (token === undefined) {

@@ -186,6 +186,15 @@ export class Topology implements StatementRouter {
     }
   }
 
+  /**
+   * The acquisition on `host` timed out because every connection was in use: the host is busy, not
+   * broken. (A host's acquisition is bounded at about a second, so under load this happens.)
+   */
+  busy(host: Host, err: unknown): boolean {
+    if ((err as { code?: unknown } | null)?.code !== ErrorCodes.ACQUIRE_TIMEOUT) return false
+    return host.pool.counts().inUse >= (this.options.pool.connectionLimit ?? 10)
+  }
+
   /** Acquiring from the writer failed: leave it unless it still says it is writable. */
   async writerFailed(host: Host, err: unknown): Promise<void> {
     host.lastProblem = describe(err)

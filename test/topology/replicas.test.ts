@@ -252,6 +252,27 @@ describe('read replicas (GTID primary + 2 replicas)', () => {
     await lifespan.scope(() => lifespan.db().execute(`INSERT INTO ${table} (v) VALUES (2)`))
   })
 
+  it('a writer whose every connection is busy for longer than a host attempt is waited for, not left', async () => {
+    const lifespan = topologyLifespan({ connectionLimit: 1 })
+    await lifespan.startup()
+    const table = await createTable('busy')
+    const writer = set.address(set.primary)
+    const pingsBefore = lifespan.stats().aliases.default?.hosts?.[writer]?.pings ?? 0
+    // Holds the writer's only connection for 1.5 s (a host attempt gives up after 1 s).
+    const holder = lifespan.scope(async () => {
+      await lifespan.db().execute(`INSERT INTO ${table} (v) VALUES (1)`)
+      await sleep(1_500)
+    })
+    await sleep(50)
+    await lifespan.scope(() => lifespan.db().execute(`INSERT INTO ${table} (v) VALUES (2)`))
+    await holder
+    const host = lifespan.stats().aliases.default?.hosts?.[writer]
+    expect(host).toMatchObject({ role: 'writer', state: 'writable' })
+    // Waiting for a slot made no connection suspect: nothing was pinged for it.
+    expect(host?.pings).toBe(pingsBefore)
+    expect(await set.primary.query(`SELECT v FROM test.${table} ORDER BY v`)).toEqual([{ v: 1 }, { v: 2 }])
+  })
+
   it('shutdown closes the connections of every host and stops the probes', async () => {
     const lifespan = topologyLifespan()
     await lifespan.startup()
