@@ -20,8 +20,16 @@ afterAll(async () => {
 
 type Outcome = { lifespan: FailoverSide; cluster: FailoverSide }
 
+/** The writer changes the lifespan logged, as `from → to` (undefined: none). */
+let moves: Array<{ from?: string; to?: string }> = []
+
 function failover(set: ReplicationSet, fault: () => Promise<void>): Promise<Outcome> {
-  return runFailover(set, (config) => lifespanFor({ databases: { default: config } }), fault)
+  moves = []
+  const record = (obj: unknown, msg?: string): void => {
+    if (msg?.startsWith('writes of') || msg?.includes('has no writable host')) moves.push(obj as { from?: string; to?: string })
+  }
+  const logger = { info: record, warn: record, error: record }
+  return runFailover(set, (config) => lifespanFor({ databases: { default: { ...config, logger } } }), fault)
 }
 
 function report(name: string, o: Outcome): void {
@@ -52,6 +60,8 @@ describe('primary failover (writer loop ~100 writes/s)', () => {
     expect(Object.keys(o.lifespan.failedByCode).every((code) => !code.startsWith('(no code)'))).toBe(true)
     expect(o.lifespan.resumedAfterPromotionMs).toBeLessThan(5_000)
     expect(o.lifespan.readsFailed).toBe(0)
+    // Logged: first A, then none writable, then B.
+    expect(moves.map((m) => m.to)).toEqual([set.address(set.nodes[0]!), undefined, set.address(set.nodes[1]!)])
     // PoolCluster keeps writing to the demoted primary: refused with 1290 until the process restarts.
     expect(o.cluster.failedByCode.ER_OPTION_PREVENTS_STATEMENT).toBeGreaterThan(0)
     expect(o.cluster.ackedAfterPromotion).toBe(0)
