@@ -46,7 +46,9 @@ export class HealthMonitor {
 
   /** Checks every candidate now; new writes wait for the answer. */
   suspect(): Promise<void> {
-    const check = this.discover()
+    // A round already under way may have asked before the failure: its answer could be stale.
+    const running = this.#discovery
+    const check = running ? running.then(() => this.discover()) : this.discover()
     this.suspicion = check
     void check.finally(() => {
       if (this.suspicion === check) this.suspicion = undefined
