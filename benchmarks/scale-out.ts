@@ -54,9 +54,9 @@ async function failoverOnce(scenario: Scenario, log: (line: string) => void): Pr
       lifespan: { audit: o.lifespan, reads: o.lifespan.reads, readsFailed: o.lifespan.readsFailed },
       cluster: { audit: o.cluster, reads: o.cluster.reads, readsFailed: o.cluster.readsFailed },
     }
-    const gap = (ms: number): string => (Number.isFinite(ms) ? fmtMs(ms, 0) : 'never resumed, ')
+    const gap = (ms: number): string => (Number.isFinite(ms) ? `${fmtMs(ms, 0)} ms` : 'never resumed')
     const failed = (a: WriteAudit): number => Object.values(a.failedByCode).reduce((x, y) => x + y, 0)
-    log(`  ${scenario}: lifespan gap ${gap(o.lifespan.gapMs)} ms, failed writes ${failed(o.lifespan)}, reads ${o.lifespan.readsFailed}; PoolCluster gap ${gap(o.cluster.gapMs)} ms, failed writes ${failed(o.cluster)}, reads ${o.cluster.readsFailed}`)
+    log(`  ${scenario}: lifespan gap ${gap(o.lifespan.gapMs)}, failed writes ${failed(o.lifespan)}, reads ${o.lifespan.readsFailed}; PoolCluster gap ${gap(o.cluster.gapMs)}, failed writes ${failed(o.cluster)}, reads ${o.cluster.readsFailed}`)
     return out
   } finally {
     await Promise.all(lifespans.map((l) => l.shutdown({ timeoutMs: 2_000 })))
