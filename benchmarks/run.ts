@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           shorter windows, fewer rounds; writes RESULTS.quick.md
- *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation (and profile, not run by default)
+ *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation (and profile, scale-out: not run by default)
  *   npm run bench -- --only=hot,profile --lib=path/to/index.js   hot path (and profile) of a patched build beside dist/
  *   MYSQL_URL=mysql://user:pw@host:3306/db npm run bench
  */
@@ -18,10 +18,11 @@ import { runHotPath } from './hot-path.js'
 import { runProfile } from './profile.js'
 import { runRecovery } from './recovery.js'
 import { runScale } from './scale.js'
+import { runScaleOut } from './scale-out.js'
 import { runValidation } from './validation.js'
 
-const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'profile'] as const
-/** Run by default; `profile` only on request. */
+const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'scale-out', 'profile'] as const
+/** Run by default; `profile` and `scale-out` (it starts replication sets) only on request. */
 const DEFAULT_MEASURES: Measure[] = ['hot', 'fastify', 'recovery', 'scale', 'validation']
 type Measure = (typeof MEASURES)[number]
 
@@ -123,6 +124,15 @@ async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServ
     verdicts.push(`Validation: a ping after idle adds ${r.pingCostMs.toFixed(3)} ms to that scope.`)
   }
 
+  if (args.only.has('scale-out')) {
+    log('\n[scale-out] failover and replica routing (replication sets on loopback)')
+    const r = await runScaleOut({ rounds: q ? 1 : 3, overhead: q ? { rounds: 4, windowMs: 500, concurrency: 8 } : { rounds: 10, windowMs: 1_000, concurrency: 8 }, log })
+    section('Scale-out: primary failover and replica routing', r.markdown)
+    verdicts.push(
+      `Scale-out: mysql-lifespan lost or doubled ${r.lifespanLostOrDoubled} acknowledged writes and failed ${r.lifespanFailedReads} reads across failovers; ` +
+        `replica routing at ${r.routingRatio.toFixed(2)}x a plain pool on the replica (target >= 0.95x ${r.routingRatio >= 0.95 ? 'met' : '**not met**'}).`,
+    )
+  }
   if (args.only.has('profile')) {
     log('\n[profile] CPU profile of the hot path')
     section('Profile: where the hot path spends its time', await runProfile({ url, ...(args.lib ? { lib: args.lib } : {}), log }))

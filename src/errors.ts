@@ -60,6 +60,8 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: 'ERR_LIFESPAN_INVALID_ARGUMENT',
   /** mysql2 raised an error without a code (for example "Queue limit reached."); the original is the `cause`. */
   DRIVER_ERROR: 'ERR_LIFESPAN_DRIVER_ERROR',
+  /** An alias with `hosts` found no writable host within `acquireTimeoutMs` (read-only, not ready or unreachable); the last failure is the `cause`. */
+  NO_WRITABLE_HOST: 'ERR_LIFESPAN_NO_WRITABLE_HOST',
 } as const
 
 /** A stable error code of this library. */

@@ -9,7 +9,7 @@
  */
 import type { PoolConnection } from 'mysql2'
 import { describe } from './errors.js'
-import type { AliasPool } from './pool.js'
+import type { ConnectionSource } from './pool.js'
 
 /** Options of {@link Lifespan.health}. */
 export interface HealthOptions {
@@ -61,7 +61,7 @@ export interface HealthReport {
 export const SATURATED_GRACE_MS = 10_000
 
 /** @internal Runs the checks for {@link Lifespan.health}. */
-export async function checkHealth(state: string, pools: ReadonlyMap<string, AliasPool>, options: HealthOptions = {}): Promise<HealthReport> {
+export async function checkHealth(state: string, pools: ReadonlyMap<string, ConnectionSource>, options: HealthOptions = {}): Promise<HealthReport> {
   const aliases: Record<string, AliasHealth> = {}
   if (options.database === false) {
     for (const alias of pools.keys()) aliases[alias] = { ok: true, status: 'skipped', reason: 'liveness: the database is not checked' }
@@ -75,7 +75,7 @@ export async function checkHealth(state: string, pools: ReadonlyMap<string, Alia
   return { ok: Object.values(aliases).every((a) => a.ok), state, aliases }
 }
 
-async function checkAlias(pool: AliasPool, timeoutMs = Math.min(pool.options.pingTimeoutMs, 1_000)): Promise<AliasHealth> {
+async function checkAlias(pool: ConnectionSource, timeoutMs = Math.min(pool.options.pingTimeoutMs, 1_000)): Promise<AliasHealth> {
   const started = Date.now()
   const took = (): number => Date.now() - started
   const { open, idle } = pool.stats()

@@ -10,7 +10,7 @@ import type { PoolConnection } from 'mysql2'
 import { ErrorCodes, LifespanError, TransactionLostError } from './errors.js'
 import { log } from './log.js'
 import type { Logger } from './options.js'
-import type { AliasPool, ConnectionCallback, DestroyReason } from './pool.js'
+import type { ConnectionCallback, ConnectionSource, DestroyReason } from './pool.js'
 import { publishScopeEnd, publishScopeStart, scopeEnd, scopeStart } from './observe/scope-events.js'
 
 /** The kind of a scope: the unit of work it stands for. */
@@ -44,7 +44,7 @@ let nextId = 1
 
 /** @internal A connection leased to a scope for one alias. */
 export class Lease {
-  readonly pool: AliasPool
+  readonly pool: ConnectionSource
   private readonly frame: Frame
   private conn: PoolConnection | undefined
   /** Set while the connection is being acquired: the first statement that asked for it. */
@@ -67,7 +67,7 @@ export class Lease {
   /** The statement after which the connection was first seen inside a transaction (for the warning at release). */
   openedBy: string | undefined
 
-  constructor(pool: AliasPool, frame: Frame) {
+  constructor(pool: ConnectionSource, frame: Frame) {
     this.pool = pool
     this.frame = frame
   }
@@ -223,8 +223,8 @@ export class Frame implements ScopeInfo, Context {
   slot = -1
   /** The lease of the first alias used: most scopes use one alias, and need no Map. */
   private firstLease: Lease | undefined
-  /** Leases of further aliases. */
-  private leases: Map<string, Lease> | undefined
+  /** Leases of further aliases (or of an alias's replicas: one per connection source, not per name). */
+  private leases: Map<ConnectionSource, Lease> | undefined
   private settle: ((ok: boolean, value: unknown) => void) | undefined
   interruption: LifespanError | undefined
   /** Where the library logs while this scope runs, when the alias has no logger of its own (an adapter's request logger). */
@@ -258,15 +258,15 @@ export class Frame implements ScopeInfo, Context {
   }
 
   /** The lease of `pool`'s alias in this scope, created on first use. */
-  lease(pool: AliasPool): Lease {
+  lease(pool: ConnectionSource): Lease {
     const first = this.firstLease
     if (first?.pool === pool) return first
     if (!first) return (this.firstLease = new Lease(pool, this))
     const leases = (this.leases ??= new Map())
-    let lease = leases.get(pool.alias)
+    let lease = leases.get(pool)
     if (!lease) {
       lease = new Lease(pool, this)
-      leases.set(pool.alias, lease)
+      leases.set(pool, lease)
     }
     return lease
   }
