@@ -82,7 +82,7 @@ describe('lifespan.health()', () => {
     })
     while (lifespan.stats().activeScopes < 1 || lifespan.stats().aliases.default!.inUse < 1) await sleep(5)
     const stopping = lifespan.shutdown()
-    expect(await lifespan.health()).toMatchObject({ ok: false, state: 'stopping', aliases: { default: { ok: false, status: 'stopped' } } })
+    expect(await lifespan.health()).toMatchObject({ ok: false, state: 'stopping', aliases: { default: { ok: false, status: 'not-running', reason: 'the lifespan is stopping' } } })
     expect((await lifespan.health({ database: false })).ok).toBe(true)
     release()
     await holder
