@@ -85,7 +85,7 @@ export class Lease {
     if (this.lost) return done(this.lost)
     if (this.conn) return done(null, this.conn)
     if (this.waiter) {
-      // Called back from the first statement's context: bound, each runs (and is traced) in its own.
+      // Called back from the first statement's context: re-entered here, each runs (and is traced) in its own.
       const caller = new AsyncResource('mysql-lifespan:statement')
       ;(this.moreWaiters ??= []).push((err, conn) => caller.runInAsyncScope(done, null, err, conn))
       return
