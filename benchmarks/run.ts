@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           shorter windows, fewer rounds; writes RESULTS.quick.md
- *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation, orm (and profile, not run by default)
+ *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation, orm (and profile, scale-out: not run by default)
  *   npm run bench -- --only=hot,profile --lib=path/to/index.js   hot path (and profile) of a patched build beside dist/
  *   MYSQL_URL=mysql://user:pw@host:3306/db npm run bench
  */
@@ -19,10 +19,11 @@ import { runOrm } from './orm.js'
 import { runProfile } from './profile.js'
 import { runRecovery } from './recovery.js'
 import { runScale } from './scale.js'
+import { runScaleOut } from './scale-out.js'
 import { runValidation } from './validation.js'
 
-const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm', 'profile'] as const
-/** Run by default; `profile` only on request. */
+const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm', 'scale-out', 'profile'] as const
+/** Run by default; `profile` and `scale-out` (it starts replication sets) only on request. */
 const DEFAULT_MEASURES: Measure[] = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm']
 type Measure = (typeof MEASURES)[number]
 
@@ -131,6 +132,15 @@ async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServ
     verdicts.push(
       `ORMs: reads by id at concurrency 16 on mysql-lifespan at ${Object.entries(r.ratios).map(([t, x]) => `${x.toFixed(2)}x (${t})`).join(', ')} of the same tool on its own pool (target >= 0.97x); ` +
         `${r.lifespanFailures} failed or hung reads through the tools on mysql-lifespan in the five faults.`,
+    )
+  }
+  if (args.only.has('scale-out')) {
+    log('\n[scale-out] failover and replica routing (replication sets on loopback)')
+    const r = await runScaleOut({ rounds: q ? 1 : 3, overhead: q ? { rounds: 4, windowMs: 500, concurrency: 8 } : { rounds: 10, windowMs: 1_000, concurrency: 8 }, log })
+    section('Scale-out: primary failover and replica routing', r.markdown)
+    verdicts.push(
+      `Scale-out: mysql-lifespan lost or doubled ${r.lifespanLostOrDoubled} acknowledged writes and failed ${r.lifespanFailedReads} reads across failovers; ` +
+        `replica routing at ${r.routingRatio.toFixed(2)}x a plain pool on the replica (target >= 0.95x ${r.routingRatio >= 0.95 ? 'met' : '**not met**'}).`,
     )
   }
   if (args.only.has('profile')) {

@@ -105,6 +105,14 @@ const CONFIG_CODES = new Set<string>([
 
 const CLOSED_STATE = /closed state|connection is closed|socket has been ended|has been destroyed/i
 
+// A Galera node outside the primary component refuses every statement with 1047 (sqlState 08S01)
+// "WSREP has not yet prepared node for application use": nothing was applied, and another node
+// can take it, exactly like a read-only refusal. 1047 alone is also "unknown command".
+const WSREP_NOT_READY = /WSREP/
+function isWsrepRefusal(errno: number | undefined, message: unknown): boolean {
+  return errno === 1047 && typeof message === 'string' && WSREP_NOT_READY.test(message)
+}
+
 /**
  * Classifies an error with the built-in taxonomy.
  *
@@ -128,6 +136,7 @@ export function classifyError(error: unknown): ErrorClass {
   if (errno !== undefined && CONFIG_ERRNOS.has(errno)) return 'fatal-config'
   if (typeof code === 'string' && CONFIG_CODES.has(code)) return 'fatal-config'
   if (errno !== undefined && READ_ONLY_ERRNOS.has(errno)) return 'read-only'
+  if (isWsrepRefusal(errno, e.message)) return 'read-only'
   if (errno !== undefined && TX_RETRYABLE_ERRNOS.has(errno)) return 'transaction-retryable'
   if (typeof code === 'string' && DISCONNECT_CODES.has(code)) return 'disconnect'
   if (errno !== undefined && DISCONNECT_ERRNOS.has(errno)) return 'disconnect'

@@ -7,9 +7,10 @@
 import type { FieldPacket, QueryOptions, QueryResult } from 'mysql2'
 import type { ErrorClass } from './classify.js'
 import { ErrorCodes, LifespanError } from './errors.js'
-import type { AliasPool } from './pool.js'
+import type { ConnectionSource } from './pool.js'
 import type { StatementOptions } from './retry.js'
-import { storage } from './scope.js'
+import { type Frame, storage } from './scope.js'
+import { CAUSAL_TOKEN_SQL, checkCausalToken } from './topology/causal.js'
 import { type Method, runStatement } from './statement.js'
 import { type Queryable, runTransaction, type Transaction, type TransactionOptions } from './transaction.js'
 
@@ -21,20 +22,35 @@ export interface DatabaseHost {
 }
 
 /**
+ * @internal Picks where each statement of an alias with `hosts`/`replicas` goes, from the scope's
+ * state (src/topology/). Without one, everything goes to the alias's pool.
+ */
+export interface StatementRouter {
+  /** The source of one statement outside a transaction in `frame`. */
+  forStatement(frame: Frame, sql: unknown): ConnectionSource
+  /** The source of a transaction in `frame` (the scope then counts as having written). */
+  forTransaction(frame: Frame): ConnectionSource
+  /** Reads of `frame` on a replica wait until the replica has applied `token`. */
+  after(frame: Frame, token: string): void
+}
+
+/**
  * Statements against one alias. Get it from `lifespan.db(alias)`; it is cheap and
  * can be kept. Result shapes are mysql2's: `[rows, fields]`.
  */
 export class Database implements Queryable {
   /** The alias this handle talks to. */
   readonly alias: string
-  #pool: AliasPool
+  #pool: ConnectionSource
   #host: DatabaseHost
+  #router: StatementRouter | undefined
 
   /** @internal */
-  constructor(pool: AliasPool, host: DatabaseHost) {
+  constructor(pool: ConnectionSource, host: DatabaseHost, router?: StatementRouter) {
     this.alias = pool.alias
     this.#pool = pool
     this.#host = host
+    this.#router = router
   }
 
   /**
@@ -79,8 +95,46 @@ export class Database implements Queryable {
         }),
       )
     }
-    const lease = context.frame.lease(this.#pool)
-    return runTransaction({ pool: this.#pool, lease, context, classify: this.#host.classify }, fn, options)
+    const pool = this.#router ? this.#router.forTransaction(context.frame) : this.#pool
+    const lease = context.frame.lease(pool)
+    return runTransaction({ pool, lease, context, classify: this.#host.classify }, fn, options)
+  }
+
+  /**
+   * A causal-read token: the primary's GTID position (MariaDB `@@gtid_binlog_pos`), which covers
+   * every write committed before the call, this scope's included. Hand it to a later
+   * scope (a cookie, a job payload) and call {@link Database.after} there: that scope's reads on a
+   * replica then see these writes. Runs on the primary; MariaDB only.
+   *
+   * @example
+   * ```ts
+   * await db.execute('UPDATE users SET name = ? WHERE id = ?', [name, id])
+   * res.cookie('db-pos', await db.causalToken())
+   * ```
+   */
+  async causalToken(): Promise<string> {
+    const [rows] = await this.query<Array<{ token: unknown }>>(CAUSAL_TOKEN_SQL)
+    return String(rows[0]?.token ?? '')
+  }
+
+  /**
+   * In the current scope, reads that go to a replica first wait (a short bound: `maxReplicaLagMs`)
+   * until the replica has applied `token` (from {@link Database.causalToken}); a replica that does
+   * not get there in time is left for the primary. Call it before the scope's first read. Without
+   * replicas it does nothing: the primary always sees its own writes.
+   *
+   * @throws {LifespanError} `ERR_LIFESPAN_INVALID_ARGUMENT` for a token that is not a GTID list,
+   *   `ERR_LIFESPAN_NO_SCOPE` outside a scope.
+   */
+  after(token: string): void {
+    const checked = checkCausalToken(token)
+    const context = storage.getStore()
+    if (!context || context.frame.closed) {
+      throw new LifespanError('after(token) needs a scope: call it inside lifespan.scope(), a task or an adapter-managed request.', {
+        code: ErrorCodes.NO_SCOPE,
+      })
+    }
+    if (checked !== '') this.#router?.after(context.frame, checked)
   }
 
   #run(method: Method, sql: unknown, values: unknown, options: StatementOptions | undefined): Promise<[unknown, unknown]> {
@@ -89,7 +143,7 @@ export class Database implements Queryable {
     if (tx) return tx.run(method, sql, values)
     // Outside any scope, or after the scope ended (a statement it did not await): one of its own.
     if (!context || context.frame.closed) return this.#host.implicitScope(() => this.#run(method, sql, values, options))
-    const lease = context.frame.lease(this.#pool)
+    const lease = context.frame.lease(this.#router ? this.#router.forStatement(context.frame, sql) : this.#pool)
     return new Promise((resolve, reject) =>
       runStatement(lease, this.#host.classify, { method, sql, values, options }, (err, rows, fields) => (err ? reject(err) : resolve([rows, fields]))),
     )

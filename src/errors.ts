@@ -64,6 +64,8 @@ export const ErrorCodes = {
   FACADE_ENDED: 'ERR_LIFESPAN_FACADE_ENDED',
   /** mysql2 raised an error without a code (for example "Queue limit reached."); the original is the `cause`. */
   DRIVER_ERROR: 'ERR_LIFESPAN_DRIVER_ERROR',
+  /** An alias with `hosts` found no writable host within `acquireTimeoutMs` (read-only, not ready or unreachable); the last failure is the `cause`. */
+  NO_WRITABLE_HOST: 'ERR_LIFESPAN_NO_WRITABLE_HOST',
 } as const
 
 /** A stable error code of this library. */

@@ -9,7 +9,8 @@
  */
 import type { PoolConnection } from 'mysql2'
 import { describe } from './errors.js'
-import type { AliasPool } from './pool.js'
+import type { LifespanState } from './lifespan.js'
+import type { ConnectionSource } from './pool.js'
 
 /** Options of {@link Lifespan.health}. */
 export interface HealthOptions {
@@ -33,9 +34,9 @@ export interface HealthOptions {
  * `ready` a validated connection answered a ping; `saturated` every connection is leased and
  * one was given back within the last 10 s (ready, nothing was taken); `busy` every connection is
  * leased and none came back for longer (not ready); `unreachable` no connection could be had or it
- * did not answer in time; `skipped` liveness only; `stopped` the lifespan is not running.
+ * did not answer in time; `skipped` liveness only; `not-running` the lifespan is not running (not started yet, starting, stopping or stopped).
  */
-export type AliasHealthStatus = 'ready' | 'saturated' | 'busy' | 'unreachable' | 'skipped' | 'stopped'
+export type AliasHealthStatus = 'ready' | 'saturated' | 'busy' | 'unreachable' | 'skipped' | 'not-running'
 
 /** One alias in a {@link HealthReport}. */
 export interface AliasHealth {
@@ -52,7 +53,7 @@ export interface HealthReport {
   /** Readiness: the lifespan runs and every alias is ok. Liveness: the lifespan has not stopped. */
   ok: boolean
   /** The lifespan's lifecycle state. */
-  state: string
+  state: LifespanState
   /** Per alias. */
   aliases: Record<string, AliasHealth>
 }
@@ -61,21 +62,21 @@ export interface HealthReport {
 export const SATURATED_GRACE_MS = 10_000
 
 /** @internal Runs the checks for {@link Lifespan.health}. */
-export async function checkHealth(state: string, pools: ReadonlyMap<string, AliasPool>, options: HealthOptions = {}): Promise<HealthReport> {
+export async function checkHealth(state: LifespanState, pools: ReadonlyMap<string, ConnectionSource>, options: HealthOptions = {}): Promise<HealthReport> {
   const aliases: Record<string, AliasHealth> = {}
   if (options.database === false) {
     for (const alias of pools.keys()) aliases[alias] = { ok: true, status: 'skipped', reason: 'liveness: the database is not checked' }
     return { ok: state !== 'stopped', state, aliases }
   }
   if (state !== 'running') {
-    for (const alias of pools.keys()) aliases[alias] = { ok: false, status: 'stopped', reason: `the lifespan is ${state}` }
+    for (const alias of pools.keys()) aliases[alias] = { ok: false, status: 'not-running', reason: `the lifespan is ${state}` }
     return { ok: false, state, aliases }
   }
   await Promise.all([...pools].map(async ([alias, pool]) => (aliases[alias] = await checkAlias(pool, options.timeoutMs))))
   return { ok: Object.values(aliases).every((a) => a.ok), state, aliases }
 }
 
-async function checkAlias(pool: AliasPool, timeoutMs = Math.min(pool.options.pingTimeoutMs, 1_000)): Promise<AliasHealth> {
+async function checkAlias(pool: ConnectionSource, timeoutMs = Math.min(pool.options.pingTimeoutMs, 1_000)): Promise<AliasHealth> {
   const started = Date.now()
   const took = (): number => Date.now() - started
   const { open, idle } = pool.stats()

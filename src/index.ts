@@ -37,7 +37,9 @@ export type {
   ValidationMessage,
 } from './observe/channels.js'
 export { DEFAULTS, MYSQL2_DEFAULTS } from './options.js'
-export type { AliasOptions, DatabaseConfig, LifespanOptions, Logger, RetryOptions } from './options.js'
+export type { AliasOptions, DatabaseConfig, LifespanOptions, Logger, RetryOptions, TopologyOptions } from './options.js'
+export type { HostEntry } from './topology/addresses.js'
+export type { HostRole, HostState, HostStats } from './topology/host.js'
 export { isReadStatement } from './retry.js'
 export type { StatementOptions } from './retry.js'
 export { classifyError } from './classify.js'

@@ -8,8 +8,8 @@ import { Database, type DatabaseHost } from './database.js'
 import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from './errors.js'
 import { log } from './log.js'
 import { type LifespanOptions, type Logger, type ResolvedOptions, resolveOptions } from './options.js'
-import { AliasPool, type AliasStats } from './pool.js'
-import { killAndLog } from './kill.js'
+import { AliasPool, type AliasStats, type ConnectionSource } from './pool.js'
+import { Topology } from './topology/topology.js'
 import type { CompatHost } from './compat/host.js'
 import { createDriver, type Driver } from './compat/driver.js'
 import { createPoolFacade, type Pool } from './compat/pool.js'
@@ -96,7 +96,9 @@ type Hook = () => unknown
  */
 export class Lifespan {
   #options: ResolvedOptions
-  #pools = new Map<string, AliasPool>()
+  #pools = new Map<string, ConnectionSource>()
+  /** Aliases with `hosts` or `replicas`: their statements are routed per scope. */
+  #topologies = new Map<string, Topology>()
   #handles = new Map<string, Database>()
   #classify: (error: unknown) => ErrorClass
   #state: LifespanState = 'created'
@@ -115,7 +117,15 @@ export class Lifespan {
   constructor(options: LifespanOptions) {
     this.#options = resolveOptions(options)
     this.#classify = makeClassifier(this.#options.classify)
-    for (const [alias, resolved] of this.#options.aliases) this.#pools.set(alias, new AliasPool(resolved, this.#classify))
+    for (const [alias, resolved] of this.#options.aliases) {
+      if (resolved.topology) {
+        const topology = new Topology(resolved, resolved.topology, this.#classify)
+        this.#topologies.set(alias, topology)
+        this.#pools.set(alias, topology.writerSource)
+      } else {
+        this.#pools.set(alias, new AliasPool(resolved, this.#classify))
+      }
+    }
     this.#captureStacks = [...this.#options.aliases.values()].some((a) => a.leakWarningMs > 0)
     this.#host = {
       classify: this.#classify,
@@ -319,7 +329,7 @@ export class Lifespan {
     if (!handle) {
       const pool = this.#pools.get(name)
       if (!pool) throw this.#unknownAlias(name)
-      handle = new Database(pool, this.#host)
+      handle = new Database(pool, this.#host, this.#topologies.get(name))
       this.#handles.set(name, handle)
     }
     if (handle && this.#pools.get(name)?.options.strict && !storage.getStore()) {
@@ -453,8 +463,7 @@ export class Lifespan {
     await Promise.all(
       [...this.#pools.values()].map(async (pool) => {
         const grace = Math.max(250, Math.min(pool.options.shutdownTimeoutMs, deadline - Date.now()))
-        const left = await pool.end(grace)
-        if (left.length > 0) killed += await pool.internal(() => killAndLog(pool, left))
+        killed += await pool.endAndKill(grace)
       }),
     )
     this.#state = 'stopped'
@@ -493,7 +502,7 @@ export class Lifespan {
     await Promise.all(
       leased.map(async ({ pool, ids }) => {
         if (ids.length === 0) return
-        killed += await pool.internal(() => killAndLog(pool, ids))
+        killed += await pool.kill(ids)
         pool.destroyLeased('interrupted')
       }),
     )

@@ -7,6 +7,7 @@
 import type { PoolOptions } from 'mysql2'
 import type { Classifier } from './classify.js'
 import { InvalidOptionError } from './errors.js'
+import { type HostAddress, type HostEntry, parseHostList } from './topology/addresses.js'
 
 /**
  * A pino-compatible logger. Every method is optional; each takes `(obj, msg?)` or `(msg)`.
@@ -117,6 +118,15 @@ export interface AliasOptions {
    */
   leakWarningMs?: number
   /**
+   * A replica whose replication is further behind the primary than this, in milliseconds, gets no
+   * reads until it has caught up (only with `replicas`). Measured by comparing GTID positions where
+   * the server has them, else from `Seconds_Behind_Master` (a NULL there, a stopped SQL thread,
+   * counts as not replicating, never as 0).
+   *
+   * @default 1000
+   */
+  maxReplicaLagMs?: number
+  /**
    * A pino-compatible logger for this alias (or for everything, at the top level).
    *
    * @default undefined
@@ -124,8 +134,37 @@ export interface AliasOptions {
   logger?: Logger
 }
 
+/**
+ * Scale-out options of one alias: candidate writers (or Galera nodes) and read replicas. Each entry
+ * is `'host'`, `'host:port'` or `{ host, port }`; credentials, database and every other option are
+ * the alias's.
+ */
+export interface TopologyOptions {
+  /**
+   * Candidate writers of a replication set, or the nodes of a Galera cluster, instead of `host`.
+   * Writes go to the first host that says it is writable (`@@read_only = 0`, and on Galera
+   * `wsrep_ready = ON`), and move when it stops being so. Entries without a port get the alias's `port`.
+   *
+   * @example
+   * ```ts
+   * hosts: ['db1:3306', 'db2:3306', { host: 'db3', port: 3307 }]
+   * ```
+   */
+  hosts?: HostEntry[]
+  /**
+   * Read replicas: plain reads outside a transaction, in a scope that has not written on the alias,
+   * go to a healthy one (down, not replicating or lagging past `maxReplicaLagMs`: skipped).
+   *
+   * @example
+   * ```ts
+   * replicas: ['replica1', 'replica2:3307']
+   * ```
+   */
+  replicas?: HostEntry[]
+}
+
 /** One database: a connection URI, or mysql2 pool options plus per-alias {@link AliasOptions}. */
-export type DatabaseConfig = string | (PoolOptions & AliasOptions)
+export type DatabaseConfig = string | (PoolOptions & AliasOptions & TopologyOptions)
 
 /**
  * Options of {@link createLifespan}.
@@ -157,6 +196,7 @@ export const DEFAULTS = Object.freeze({
   strict: false,
   queryTimeoutMs: 0,
   leakWarningMs: 0,
+  maxReplicaLagMs: 1_000,
   logger: undefined,
 })
 
@@ -179,9 +219,20 @@ export interface ResolvedAliasOptions {
   readonly strict: boolean
   readonly queryTimeoutMs: number
   readonly leakWarningMs: number
+  readonly maxReplicaLagMs: number
   readonly logger: Logger | undefined
+  /** Candidate writers and replicas, when the alias has `hosts` or `replicas`. */
+  readonly topology: ResolvedTopology | undefined
   /** What is handed to mysql2's `createPool`. Holds the password: never log it. */
   readonly pool: PoolOptions
+}
+
+/** @internal The hosts of an alias with `hosts` or `replicas`. */
+export interface ResolvedTopology {
+  /** Candidate writers in order (`hosts`, or the alias's `host`/`port` alone). */
+  readonly writers: readonly HostAddress[]
+  /** Read replicas; may be empty. */
+  readonly replicas: readonly HostAddress[]
 }
 
 /** @internal */
@@ -195,8 +246,9 @@ export interface ResolvedOptions {
 
 const ALIAS_KEYS = new Set<string>([
   'maxAgeMs', 'healthCheck', 'pingTimeoutMs', 'aliveBypassMs', 'acquireTimeoutMs', 'retry',
-  'shutdownTimeoutMs', 'strict', 'queryTimeoutMs', 'leakWarningMs', 'logger',
+  'shutdownTimeoutMs', 'strict', 'queryTimeoutMs', 'leakWarningMs', 'maxReplicaLagMs', 'logger',
 ])
+const TOPOLOGY_KEYS = new Set<string>(['hosts', 'replicas'])
 const TOP_KEYS = new Set<string>([...ALIAS_KEYS, 'databases', 'classify'])
 const RETRY_KEYS = new Set<string>(['retries', 'minTimeoutMs', 'maxTimeoutMs'])
 
@@ -282,6 +334,7 @@ function readAliasOptions(prefix: string, source: Dict): Partial<Record<keyof Al
   if (source.strict !== undefined) out.strict = checkBool(at('strict'), source.strict)
   if (source.queryTimeoutMs !== undefined) out.queryTimeoutMs = checkMs(at('queryTimeoutMs'), source.queryTimeoutMs)
   if (source.leakWarningMs !== undefined) out.leakWarningMs = checkMs(at('leakWarningMs'), source.leakWarningMs)
+  if (source.maxReplicaLagMs !== undefined) out.maxReplicaLagMs = checkMs(at('maxReplicaLagMs'), source.maxReplicaLagMs, { min: 1 })
   if (source.logger !== undefined) out.logger = checkLogger(at('logger'), source.logger)
   return out
 }
@@ -343,7 +396,7 @@ function resolveAlias(alias: string, config: unknown, top: Partial<Record<keyof 
   }
   const pool: Dict = {}
   for (const key of Object.keys(source)) {
-    if (ALIAS_KEYS.has(key)) continue
+    if (ALIAS_KEYS.has(key) || TOPOLOGY_KEYS.has(key)) continue
     if (!MYSQL2_KEYS.has(key)) throw new InvalidOptionError(`${path}.${key}`, 'unknown option (neither a mysql-lifespan nor a mysql2 option)')
     if (source[key] !== undefined) pool[key] = source[key]
   }
@@ -356,6 +409,7 @@ function resolveAlias(alias: string, config: unknown, top: Partial<Record<keyof 
   }
   if (pool.connectTimeout !== undefined) checkMs(`${path}.connectTimeout`, pool.connectTimeout, { min: 1 })
 
+  const topology = resolveTopology(path, source, pool)
   const own = readAliasOptions(path, source)
   const pick = <K extends keyof AliasOptions>(key: K): unknown => own[key] ?? top[key] ?? DEFAULTS[key]
   const acquireTimeoutMs = pick('acquireTimeoutMs') as number
@@ -371,13 +425,33 @@ function resolveAlias(alias: string, config: unknown, top: Partial<Record<keyof 
     strict: pick('strict') as boolean,
     queryTimeoutMs: pick('queryTimeoutMs') as number,
     leakWarningMs: pick('leakWarningMs') as number,
+    maxReplicaLagMs: pick('maxReplicaLagMs') as number,
     logger: (own.logger ?? top.logger) as Logger | undefined,
+    topology,
     pool: Object.freeze({
       ...MYSQL2_DEFAULTS,
       connectTimeout: defaultConnectTimeout(acquireTimeoutMs),
       ...pool,
     }) as PoolOptions,
   })
+}
+
+/** `hosts` and `replicas` of one alias, validated; undefined when the alias has neither. */
+function resolveTopology(path: string, source: Dict, pool: Dict): ResolvedTopology | undefined {
+  if (source.hosts === undefined && source.replicas === undefined) return undefined
+  const defaultPort = typeof pool.port === 'number' ? pool.port : 3306
+  if (pool.socketPath !== undefined) throw new InvalidOptionError(`${path}.socketPath`, 'cannot be combined with hosts or replicas (every host is reached over TCP)')
+  let writers: HostAddress[]
+  if (source.hosts !== undefined) {
+    if (source.host !== undefined) {
+      throw new InvalidOptionError(`${path}.hosts`, 'give either host (or a URI naming a host) or hosts, not both')
+    }
+    writers = parseHostList(`${path}.hosts`, source.hosts, defaultPort)
+  } else {
+    writers = [{ host: typeof pool.host === 'string' ? pool.host : 'localhost', port: defaultPort }]
+  }
+  const replicas = source.replicas === undefined ? [] : parseHostList(`${path}.replicas`, source.replicas, defaultPort)
+  return Object.freeze({ writers: Object.freeze(writers), replicas: Object.freeze(replicas) })
 }
 
 /**

@@ -11,11 +11,12 @@ import pRetry from 'p-retry'
 import { type ErrorClass } from './classify.js'
 import { AcquireTimeoutError, ErrorCodes, LifespanError, describe, invalidArgument, withCode } from './errors.js'
 import type { Logger, ResolvedAliasOptions } from './options.js'
+import type { HostStats } from './topology/host.js'
 import { Deadlines } from './deadlines.js'
 import { log } from './log.js'
 import { changesSchema, SessionState, tapSessionState, touchesSessionUnseen } from './connection-state.js'
 import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
-import { killOnServer } from './kill.js'
+import { killAndLog, killOnServer } from './kill.js'
 import { sqlText } from './retry.js'
 import { type SessionBaseline, prepareSession, resetSession, rollbackSession } from './session.js'
 import { FailureLog } from './failure-log.js'
@@ -56,7 +57,22 @@ export interface AliasStats {
   resets: number
   /** The most connections the alias may open (mysql2's `connectionLimit`; 0 = no limit). */
   max: number
+  /** Per host (`host:port`), for an alias with `hosts` or `replicas`; the counters above are their sums. */
+  hosts?: Record<string, HostStats>
 }
+
+/**
+ * @internal What scopes, transactions and the lifespan use of an alias's connections: its
+ * {@link AliasPool}, or for an alias with `hosts`/`replicas` a topology that routes over one
+ * AliasPool per host (src/topology/).
+ */
+export type ConnectionSource = Pick<
+  AliasPool,
+  | 'alias' | 'options' | 'acquireWith' | 'acquire' | 'release' | 'destroy' | 'send' | 'exec' | 'suspectAll'
+  | 'countRetry' | 'stats' | 'end' | 'endAndKill' | 'destroyAll' | 'leasedThreadIds' | 'destroyLeased' | 'kill' | 'counts'
+  | 'session' | 'inTransaction' | 'owns' | 'internal' | 'limit' | 'lastReleasedAt' | 'probe' | 'logger' | 'defaultLogger'
+  | 'baseline'
+>
 
 interface Meta {
   createdAt: number
@@ -586,6 +602,20 @@ export class AliasPool {
   /** Server-side ids of connections leased to scopes right now. */
   leasedThreadIds(): number[] {
     return threadIds(this.leasedConnections())
+  }
+
+  /**
+   * Kills these connections server-side (`KILL CONNECTION` from a short-lived side connection) and
+   * logs it; resolves to how many the server killed.
+   */
+  kill(threadIds: number[]): Promise<number> {
+    return this.internal(() => killAndLog(this, threadIds))
+  }
+
+  /** {@link AliasPool.end}, then kills server-side what did not close in time; resolves to how many were killed. */
+  async endAndKill(timeoutMs: number): Promise<number> {
+    const left = await this.end(timeoutMs)
+    return left.length > 0 ? this.kill(left) : 0
   }
 
   /** Destroys every leased connection (after they were killed server-side at a shutdown deadline). */

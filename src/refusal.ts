@@ -14,7 +14,7 @@ import type { PoolConnection } from 'mysql2'
 import { type ErrorClass, settleClass } from './classify.js'
 import { describe } from './errors.js'
 import { log } from './log.js'
-import type { AliasPool } from './pool.js'
+import type { ConnectionSource } from './pool.js'
 
 /** What a read-only error meant: the server is read-only (`failover`) or it refused this statement (`refusal`). */
 export type RefusalVerdict = 'failover' | 'refusal'
@@ -82,7 +82,7 @@ export function verdictFromVariables(rows: unknown): RefusalVerdict {
 export function judgeError(
   error: unknown,
   classify: (error: unknown) => ErrorClass,
-  pool: AliasPool,
+  pool: ConnectionSource,
   conn: PoolConnection,
   declaredReadOnly: boolean,
   done: (cls: ErrorClass) => void,
@@ -111,7 +111,7 @@ export function judgeError(
 export function judgedClass(
   error: unknown,
   classify: (error: unknown) => ErrorClass,
-  pool: AliasPool,
+  pool: ConnectionSource,
   conn: PoolConnection,
   declaredReadOnly: boolean,
 ): Promise<ErrorClass> {

@@ -10,7 +10,7 @@ import type { PoolConnection } from 'mysql2'
 import { ErrorCodes, LifespanError, TransactionLostError } from './errors.js'
 import { log } from './log.js'
 import type { Logger } from './options.js'
-import type { AliasPool, ConnectionCallback, DestroyReason } from './pool.js'
+import type { ConnectionCallback, ConnectionSource, DestroyReason } from './pool.js'
 import { publishScopeEnd, publishScopeStart, scopeEnd, scopeStart } from './observe/scope-events.js'
 
 /** The kind of a scope: the unit of work it stands for. */
@@ -41,11 +41,10 @@ export interface Context {
 export const storage = new AsyncLocalStorage<Context>()
 
 let nextId = 1
-let nextSide = 1
 
 /** @internal A connection leased to a scope for one alias. */
 export class Lease {
-  readonly pool: AliasPool
+  readonly pool: ConnectionSource
   private readonly frame: Frame
   private conn: PoolConnection | undefined
   /** Set while the connection is being acquired: the first statement that asked for it. */
@@ -70,7 +69,7 @@ export class Lease {
   /** The statement after which the connection was first seen inside a transaction (for the warning at release). */
   openedBy: string | undefined
 
-  constructor(pool: AliasPool, frame: Frame) {
+  constructor(pool: ConnectionSource, frame: Frame) {
     this.pool = pool
     this.frame = frame
   }
@@ -88,7 +87,7 @@ export class Lease {
     if (this.lost) return done(this.lost)
     if (this.conn) return done(null, this.conn)
     if (this.waiter) {
-      // Called back from the first statement's context: bound, each runs (and is traced) in its own.
+      // Called back from the first statement's context: re-entered here, each runs (and is traced) in its own.
       const caller = new AsyncResource('mysql-lifespan:statement')
       ;(this.moreWaiters ??= []).push((err, conn) => caller.runInAsyncScope(done, null, err, conn))
       return
@@ -247,8 +246,10 @@ export class Frame implements ScopeInfo, Context {
   slot = -1
   /** The lease of the first alias used: most scopes use one alias, and need no Map. */
   private firstLease: Lease | undefined
-  /** Leases of further aliases. */
-  private leases: Map<string, Lease> | undefined
+  /** Leases of further aliases (or of an alias's replicas: one per connection source, not per name). */
+  private leases: Map<ConnectionSource, Lease> | undefined
+  /** Side leases (src/compat: a tool's own transaction), ended with the others. */
+  private sideLeases: Set<Lease> | undefined
   private settle: ((ok: boolean, value: unknown) => void) | undefined
   interruption: LifespanError | undefined
   /** Where the library logs while this scope runs, when the alias has no logger of its own (an adapter's request logger). */
@@ -282,15 +283,15 @@ export class Frame implements ScopeInfo, Context {
   }
 
   /** The lease of `pool`'s alias in this scope, created on first use. */
-  lease(pool: AliasPool): Lease {
+  lease(pool: ConnectionSource): Lease {
     const first = this.firstLease
     if (first?.pool === pool) return first
     if (!first) return (this.firstLease = new Lease(pool, this))
     const leases = (this.leases ??= new Map())
-    let lease = leases.get(pool.alias)
+    let lease = leases.get(pool)
     if (!lease) {
       lease = new Lease(pool, this)
-      leases.set(pool.alias, lease)
+      leases.set(pool, lease)
     }
     return lease
   }
@@ -300,14 +301,13 @@ export class Frame implements ScopeInfo, Context {
    * transaction (src/compat) keeps its connection there while the scope's other statements use
    * the alias's lease. `drop` forgets it once the transaction gave its connection back.
    */
-  sideLease(pool: AliasPool): { lease: Lease; drop: () => void } {
+  sideLease(pool: ConnectionSource): { lease: Lease; drop: () => void } {
     // The alias's own lease first: close() starts from the first lease.
     this.lease(pool)
     const lease = new Lease(pool, this)
-    const key = `${pool.alias}\u0000${nextSide++}`
-    const leases = (this.leases ??= new Map())
-    leases.set(key, lease)
-    return { lease, drop: () => void leases.delete(key) }
+    const side = (this.sideLeases ??= new Set())
+    side.add(lease)
+    return { lease, drop: () => void side.delete(lease) }
   }
 
   /** Stops the scope: its promise rejects with `error` (its connections destroyed); later statements in it reject too. */
@@ -323,13 +323,15 @@ export class Frame implements ScopeInfo, Context {
     const first = this.firstLease
     if (!first) return undefined
     const leases = this.leases
+    const side = this.sideLeases
     this.firstLease = undefined
     this.leases = undefined
+    this.sideLeases = undefined
     const reason: DestroyReason | undefined = this.interruption ? 'interrupted' : undefined
     const wait = first.end(reason)
-    if (!leases) return wait
+    if (!leases && !side) return wait
     const waits = wait ? [wait] : []
-    for (const lease of leases.values()) {
+    for (const lease of [...(leases?.values() ?? []), ...(side ?? [])]) {
       const w = lease.end(reason)
       if (w) waits.push(w)
     }

@@ -8,7 +8,7 @@
 import type { FieldPacket, PoolConnection, QueryOptions, QueryResult } from 'mysql2'
 import { type ErrorClass, isConnectionBroken } from './classify.js'
 import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanError, withCode } from './errors.js'
-import type { AliasPool } from './pool.js'
+import type { ConnectionSource } from './pool.js'
 import { judgedClass } from './refusal.js'
 import { retrying } from './retry.js'
 import { publishRetry } from './observe/channels.js'
@@ -56,7 +56,7 @@ interface StatementOptionsLike {
  * Using it after the transaction ended throws `ERR_LIFESPAN_TRANSACTION_CLOSED`.
  */
 export class Transaction implements Queryable, ScopeTransaction {
-  #pool: AliasPool
+  #pool: ConnectionSource
   #conn: PoolConnection
   #classify: (error: unknown) => ErrorClass
   #readOnly: boolean
@@ -65,7 +65,7 @@ export class Transaction implements Queryable, ScopeTransaction {
   broken: unknown = undefined
 
   /** @internal */
-  constructor(pool: AliasPool, conn: PoolConnection, classify: (error: unknown) => ErrorClass, readOnly = false) {
+  constructor(pool: ConnectionSource, conn: PoolConnection, classify: (error: unknown) => ErrorClass, readOnly = false) {
     this.#pool = pool
     this.#conn = conn
     this.#classify = classify
@@ -112,7 +112,7 @@ export class Transaction implements Queryable, ScopeTransaction {
 
 /** @internal Everything `runTransaction` needs from its caller. */
 export interface TransactionEnv {
-  readonly pool: AliasPool
+  readonly pool: ConnectionSource
   readonly lease: Lease
   readonly context: Context
   readonly classify: (error: unknown) => ErrorClass

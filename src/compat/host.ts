@@ -6,12 +6,12 @@
  */
 import type { ErrorClass } from '../classify.js'
 import type { Database } from '../database.js'
-import type { AliasPool } from '../pool.js'
+import type { ConnectionSource } from '../pool.js'
 
 /** @internal One alias, as the facades see it. */
 export interface CompatHost {
   readonly alias: string
-  readonly pool: AliasPool
+  readonly pool: ConnectionSource
   readonly classify: (error: unknown) => ErrorClass
   /** `lifespan.db(alias)`: throws in strict mode outside a scope. */
   db(): Database

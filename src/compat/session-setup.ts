@@ -6,7 +6,7 @@
  * connection, instead of being sent to one connection and leaking to other scopes' work.
  */
 import type { PoolConnection } from 'mysql2'
-import type { AliasPool } from '../pool.js'
+import type { ConnectionSource } from '../pool.js'
 
 // The session variables a tool's setup may set: they change results, not the connection's identity.
 const SETUP = /^\s*set\s+(?:session\s+|@@session\.|@@)?time_zone\s*=\s*('[^']*'|"[^"]*"|[\w+:/-]+)\s*;?\s*$/i
@@ -31,7 +31,7 @@ const applied = new WeakMap<PoolConnection, string>()
  * @internal Sends `setup` on `conn` unless the session already has it: applied there since the last
  * reset, or the session's own value from its handshake (a server whose zone is the tool's costs nothing).
  */
-export function ensureSetup(pool: AliasPool, conn: PoolConnection, setup: string | undefined, done: (err: unknown) => void): void {
+export function ensureSetup(pool: ConnectionSource, conn: PoolConnection, setup: string | undefined, done: (err: unknown) => void): void {
   if (setup === undefined) return done(null)
   if (pool.session(conn)?.dirty === true ? applied.get(conn) === setup : pool.baseline(conn)?.timeZone === zoneOf(setup)) return done(null)
   pool.send(conn, 'query', setup, undefined, (err) => {

@@ -51,6 +51,7 @@ describe('diagnostics channels', () => {
       ChannelNames.validation,
       'mysql-lifespan:acquire:asyncStart',
       'mysql-lifespan:acquire:asyncEnd',
+      ChannelNames.connectionRelease,
     ])
     expect(names.slice(scopeStart)).toEqual([
       ChannelNames.scopeStart,
@@ -58,6 +59,7 @@ describe('diagnostics channels', () => {
       'mysql-lifespan:acquire:end',
       'mysql-lifespan:acquire:asyncStart',
       'mysql-lifespan:acquire:asyncEnd',
+      ChannelNames.connectionRelease,
       ChannelNames.scopeEnd,
     ])
     const start = rec.events[scopeStart]!.msg
@@ -68,6 +70,7 @@ describe('diagnostics channels', () => {
     const created = rec.events.find((e) => e.name === ChannelNames.connectionCreate)!.msg
     expect(created).toMatchObject({ alias: 'default', threadId: acquired[1]!.threadId, createMs: expect.any(Number) })
     expect(rec.events.find((e) => e.name === ChannelNames.validation)!.msg).toMatchObject({ alias: 'default', check: 'connect', ok: true, threadId: created.threadId })
+    expect(rec.events.at(-2)!.msg).toMatchObject({ alias: 'default', threadId: created.threadId, heldMs: expect.any(Number) })
     expect(rec.events.at(-1)!.msg).toMatchObject({ scopeId: start.scopeId, kind: 'task', ok: true, interrupted: false })
   })
 

@@ -69,22 +69,23 @@ describe('lifespan.health()', () => {
     const health = await lifespan.health()
     expect(health).toMatchObject({ ok: true, aliases: { default: { ok: true, status: 'saturated' } } })
     expect(lifespan.stats().aliases.default).toMatchObject({ inUse: 1, waiting: 0, open: 1 })
-    release()
+    release?.()
     await holder
   })
 
   it('is not ready during shutdown (liveness still ok), nor after it (liveness then fails too)', async () => {
     const lifespan = lifespanFor()
-    let release!: () => void
+    let release: (() => void) | undefined
     const holder = lifespan.scope(async () => {
       await lifespan.db().query('SELECT 1')
       await new Promise<void>((resolve) => (release = resolve))
     })
-    while (lifespan.stats().activeScopes < 1 || lifespan.stats().aliases.default!.inUse < 1) await sleep(5)
+    // Wait until the scope holds its connection and is parked (its first statement has answered).
+    while (release === undefined) await sleep(5)
     const stopping = lifespan.shutdown()
-    expect(await lifespan.health()).toMatchObject({ ok: false, state: 'stopping', aliases: { default: { ok: false, status: 'stopped' } } })
+    expect(await lifespan.health()).toMatchObject({ ok: false, state: 'stopping', aliases: { default: { ok: false, status: 'not-running', reason: 'the lifespan is stopping' } } })
     expect((await lifespan.health({ database: false })).ok).toBe(true)
-    release()
+    release?.()
     await holder
     await stopping
     expect(await lifespan.health()).toMatchObject({ ok: false, state: 'stopped' })

@@ -25,8 +25,6 @@ export interface NodeResponse {
   setHeader(name: string, value: string): unknown
   /** `close` comes after the response was sent and after a client abort alike. */
   once(event: 'close', listener: () => void): unknown
-  /** `close` is emitted once per response: `on` spares `once`'s wrapper (a bound function per request). */
-  on(event: 'close', listener: () => void): unknown
 }
 
 interface Registry {
@@ -64,7 +62,7 @@ export function track(lifespan: Lifespan, res: NodeResponse, onClose?: () => voi
   const reg = registry(lifespan)
   if (reg.onClosed.size > 0) sayClose(res)
   reg.responses.add(res)
-  res.on('close', () => {
+  res.once('close', () => {
     reg.responses.delete(res)
     onClose?.()
     for (const notify of reg.onClosed) notify()
