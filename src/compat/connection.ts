@@ -12,7 +12,7 @@ import type { PoolConnection } from 'mysql2'
 import { isConnectionBroken } from '../classify.js'
 import { ErrorCodes, LifespanError } from '../errors.js'
 import { killOnServer } from '../kill.js'
-import { isReadStatement, sqlText } from '../retry.js'
+import { canRerun, sqlText } from '../retry.js'
 import { type Context, type Lease, storage } from '../scope.js'
 import { type Method, runStatement } from '../statement.js'
 import { ToolTransaction } from './tool-transaction.js'
@@ -305,9 +305,11 @@ export class FacadeConnection extends EventEmitter {
     const lease = context.frame.lease(this.#host.pool)
     const { classify, pool } = this.#host
     const setup = this.#setup
-    const again = (err: unknown): boolean => {
+    const again = (err: unknown, sent: boolean): boolean => {
       const policy = pool.options.retry
-      if (setup === undefined || !policy || attempt > policy.retries || !isConnectionBroken(classify(err)) || !isReadStatement(sql)) return false
+      if (setup === undefined || !policy || attempt > policy.retries) return false
+      // The setup failed before the statement was sent: running it on another connection cannot double it.
+      if (sent && (!isConnectionBroken(classify(err)) || !canRerun(sql, undefined))) return false
       pool.countRetry()
       this.#onScope(context, method, sql, values, attempt + 1, cb)
       return true
@@ -318,18 +320,19 @@ export class FacadeConnection extends EventEmitter {
           this.#adopt(context, lease)
           return cb(null, rows, fields)
         }
-        if (!again(err)) cb(err)
+        if (!again(err, true)) cb(err)
       })
     if (setup === undefined) return run()
     lease.withConnection((err, conn) => {
       if (!conn) return cb(err)
       ensureSetup(pool, conn, setup, (e) => {
         if (!e) return run()
-        if (isConnectionBroken(classify(e))) {
+        const lost = isConnectionBroken(classify(e)) || (e as { code?: unknown }).code === ErrorCodes.QUERY_TIMEOUT
+        if (lost) {
           lease.discard(conn, 'broken')
           pool.suspectAll()
         }
-        if (!again(e)) cb(e)
+        if (!lost || !again(e, false)) cb(e)
       })
     })
   }

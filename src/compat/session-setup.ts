@@ -34,8 +34,16 @@ const applied = new WeakMap<PoolConnection, string>()
 export function ensureSetup(pool: ConnectionSource, conn: PoolConnection, setup: string | undefined, done: (err: unknown) => void): void {
   if (setup === undefined) return done(null)
   if (pool.session(conn)?.dirty === true ? applied.get(conn) === setup : pool.baseline(conn)?.timeZone === zoneOf(setup)) return done(null)
-  pool.send(conn, 'query', setup, undefined, (err) => {
-    if (!err) applied.set(conn, setup)
-    done(err ?? null)
-  })
+  // A SET answers at once: bounded like a validation ping, it cannot hang on a path that died after validation.
+  pool.send(
+    conn,
+    'query',
+    setup,
+    undefined,
+    (err) => {
+      if (!err) applied.set(conn, setup)
+      done(err ?? null)
+    },
+    pool.options.pingTimeoutMs,
+  )
 }
