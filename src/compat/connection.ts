@@ -146,14 +146,17 @@ export class FacadeConnection extends EventEmitter {
     this.query('SELECT 1', undefined, (err) => cb?.(err ?? null))
   }
 
+  /** mysql2's `beginTransaction`: `START TRANSACTION` through {@link FacadeConnection.query}. */
   beginTransaction(cb?: (err: unknown) => void): void {
     this.query('START TRANSACTION', undefined, (err) => cb?.(err ?? null))
   }
 
+  /** mysql2's `commit`. */
   commit(cb?: (err: unknown) => void): void {
     this.query('COMMIT', undefined, (err) => cb?.(err ?? null))
   }
 
+  /** mysql2's `rollback`. */
   rollback(cb?: (err: unknown) => void): void {
     this.query('ROLLBACK', undefined, (err) => cb?.(err ?? null))
   }

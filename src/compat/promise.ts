@@ -32,18 +32,22 @@ export class PromiseConnection extends EventEmitter {
     this.connection = connection
   }
 
+  /** The callback connection's `threadId`. */
   get threadId(): number | null {
     return this.connection.threadId
   }
 
+  /** The tool's options. */
   get config(): Record<string, unknown> {
     return this.connection.config
   }
 
+  /** mysql2/promise `query`: `[rows, fields]`. */
   query(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
     return call(this.connection, 'query', sql, values)
   }
 
+  /** mysql2/promise `execute`: `[rows, fields]`. */
   execute(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
     return call(this.connection, 'execute', sql, values)
   }
@@ -109,14 +113,17 @@ export class PromisePool extends EventEmitter {
     })
   }
 
+  /** mysql2/promise `query` on the pool: like `db().query`. */
   query(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
     return call(this.pool, 'query', sql, values)
   }
 
+  /** mysql2/promise `execute` on the pool. */
   execute(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
     return call(this.pool, 'execute', sql, values)
   }
 
+  /** A connection of the running scope (or of an implicit one until `release()`). */
   getConnection(): Promise<PromiseConnection> {
     return new Promise((resolve, reject) => this.pool.getConnection((err, conn) => (conn ? resolve(new PromiseConnection(conn)) : reject(err))))
   }
@@ -125,6 +132,7 @@ export class PromisePool extends EventEmitter {
     conn.release()
   }
 
+  /** Retires this facade only. */
   end(): Promise<void> {
     return new Promise((resolve, reject) => this.pool.end((err) => (err ? reject(err) : resolve())))
   }
