@@ -14,7 +14,10 @@ import type { CompatHost } from './compat/host.js'
 import { createDriver, type Driver } from './compat/driver.js'
 import { createPoolFacade, type Pool } from './compat/pool.js'
 import { type RunOptions, runProgram } from './run.js'
-import { ActiveScopes, Frame, interruptedError, type ScopeInfo, type ScopeKind, scopeLogger, storage } from './scope.js'
+import { runShutdown, type ShutdownOptions, type ShutdownReport } from './shutdown.js'
+
+export type { ShutdownOptions, ShutdownReport } from './shutdown.js'
+import { ActiveScopes, Frame, type ScopeInfo, type ScopeKind, scopeLogger, storage } from './scope.js'
 import { checkHealth, type HealthOptions, type HealthReport } from './health.js'
 import { publishShutdownEnd, publishShutdownStart } from './observe/lifespan-events.js'
 
@@ -42,31 +45,6 @@ export interface ScopeOptions {
    * (adapters pass the framework's request logger, e.g. Fastify's `request.log`). Ignored when joining.
    */
   logger?: Logger
-}
-
-/** Options of {@link Lifespan.shutdown}. */
-export interface ShutdownOptions {
-  /**
-   * How long to wait for open scopes before interrupting them, in milliseconds.
-   *
-   * @default the lifespan's `shutdownTimeoutMs`
-   */
-  timeoutMs?: number
-}
-
-/** What a shutdown did. */
-export interface ShutdownReport {
-  /** True when every scope finished in time and every hook succeeded. */
-  clean: boolean
-  /** Scopes still running at the deadline, interrupted and killed server-side. */
-  interrupted: number
-  /**
-   * Connections killed server-side (`KILL CONNECTION`): those of scopes interrupted at the deadline
-   * and those that did not close in time afterwards. The `connections killed server-side` log lines add up to it.
-   */
-  killed: number
-  /** How long the shutdown took, in milliseconds. */
-  durationMs: number
 }
 
 /** What {@link Lifespan.stats} returns. */
@@ -453,61 +431,22 @@ export class Lifespan {
   }
 
   async #shutdown(timeoutMs: number, caller: Frame | undefined): Promise<ShutdownReport> {
-    const started = Date.now()
-    const deadline = started + timeoutMs
     if (this.#starting) await this.#starting.catch(() => {})
-    const drained = await this.#drain(deadline, caller)
-    const interrupted = drained.interrupted
-    let killed = drained.killed
-    const errors = this.#shutdownHooks.length > 0 ? await this.#runHooks('shutdown', [...this.#shutdownHooks].reverse()) : []
-    await Promise.all(
-      [...this.#pools.values()].map(async (pool) => {
-        const grace = Math.max(250, Math.min(pool.options.shutdownTimeoutMs, deadline - Date.now()))
-        killed += await pool.endAndKill(grace)
-      }),
+    const { report, errors } = await runShutdown(
+      {
+        sources: [...this.#pools.values()],
+        logger: this.#logger,
+        openScopes: () => this.#active.list(caller),
+        onScopeClosed: (check) => (this.#drained = check),
+        runHooks: () => (this.#shutdownHooks.length > 0 ? this.#runHooks('shutdown', [...this.#shutdownHooks].reverse()) : Promise.resolve([])),
+      },
+      timeoutMs,
     )
     this.#state = 'stopped'
-    const report: ShutdownReport = { clean: interrupted === 0 && errors.length === 0, interrupted, killed, durationMs: Date.now() - started }
     log(this.#logger, report.clean ? 'info' : 'warn', { ...report }, 'shutdown complete')
     publishShutdownEnd(report)
     if (errors.length > 0) throw new HookError('shutdown', errors)
     return report
-  }
-
-  /** Waits for open scopes until the deadline; interrupts and kills what is left. Returns how many scopes were interrupted and connections killed. */
-  async #drain(deadline: number, caller: Frame | undefined): Promise<{ interrupted: number; killed: number }> {
-    const others = (): Frame[] => this.#active.list(caller)
-    if (others().length > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))
-        const check = (): void => {
-          if (others().length === 0) {
-            clearTimeout(timer)
-            resolve()
-          }
-        }
-        this.#drained = check
-        // A scope closing while we registered must not be missed.
-        check()
-      })
-      this.#drained = undefined
-    }
-    const late = others()
-    if (late.length === 0) return { interrupted: 0, killed: 0 }
-    // Read the ids first: interrupting a scope destroys its connections (our side only).
-    const leased = [...this.#pools.values()].map((pool) => ({ pool, ids: pool.leasedThreadIds() }))
-    const error = interruptedError('it was still running at the shutdown deadline')
-    for (const frame of late) frame.interrupt(error)
-    let killed = 0
-    await Promise.all(
-      leased.map(async ({ pool, ids }) => {
-        if (ids.length === 0) return
-        killed += await pool.kill(ids)
-        pool.destroyLeased('interrupted')
-      }),
-    )
-    log(this.#logger, 'warn', { interrupted: late.length }, 'scopes interrupted at the shutdown deadline')
-    return { interrupted: late.length, killed }
   }
 
   /**

@@ -1,65 +1,41 @@
 /**
  * @module
- * One alias's pool: mysql2's pool underneath, with validation when a connection is
- * handed to a scope, a bound on the whole acquisition, connection metadata and
- * generation invalidation. Scopes never see mysql2's pool directly.
+ * One alias's pool: mysql2's pool underneath, what is known of each connection (age, idle time,
+ * session state, generation), clean release, destroy and end. The checkout (acquisition and
+ * validation on entry) is in checkout.ts. Scopes never see mysql2's pool directly.
  */
 import { AsyncResource } from 'node:async_hooks'
 import mysql from 'mysql2'
 import type { Pool, PoolConnection } from 'mysql2'
-import pRetry from 'p-retry'
+import { Checkout, pingWithin } from './checkout.js'
 import { type ErrorClass } from './classify.js'
-import { AcquireTimeoutError, ErrorCodes, LifespanError, describe, invalidArgument, withCode } from './errors.js'
+import { describe, invalidArgument } from './errors.js'
 import type { Logger, ResolvedAliasOptions } from './options.js'
-import type { HostStats } from './topology/host.js'
-import { Deadlines } from './deadlines.js'
 import { log } from './log.js'
+import {
+  type AliasStats,
+  type ConnectionCallback,
+  type ConnectionMeta,
+  type DestroyReason,
+  type MysqlPoolInternals,
+  type StatementCallback,
+  needsCleaning,
+  threadIds,
+} from './pool-types.js'
 import { changesSchema, SessionState, tapSessionState, touchesSessionUnseen } from './connection-state.js'
 import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
 import { killAndLog, killOnServer } from './kill.js'
 import { sqlText } from './retry.js'
-import { type SessionBaseline, prepareSession, resetSession, rollbackSession } from './session.js'
-import { FailureLog } from './failure-log.js'
+import { cleanSession } from './session.js'
 import { internal } from './observe/internal.js'
 import * as events from './observe/pool-events.js'
 import { scopeLogger } from './scope.js'
 
-/** Why a connection was destroyed rather than returned to the pool. */
-export type DestroyReason = 'maxAge' | 'idle' | 'ping' | 'broken' | 'timeout' | 'interrupted' | 'shutdown' | 'reset'
+export type { AliasStats, ConnectionCallback, DestroyReason, StatementCallback } from './pool-types.js'
+export { idleLimitFromWaitTimeout } from './pool-types.js'
 
-/** Counters of one alias, as reported by `stats()`. */
-export interface AliasStats {
-  /** Connections open (idle or leased). */
-  open: number
-  /** Open connections not leased to a scope. */
-  idle: number
-  /** Connections leased to scopes. */
-  inUse: number
-  /** Acquisitions under way (waiting for a slot, connecting or validating). */
-  waiting: number
-  /** Connections created since startup. */
-  created: number
-  /** Connections destroyed, by reason. */
-  destroyed: Record<DestroyReason, number>
-  /** Connections checked on entry to a scope. */
-  validations: number
-  /** Validation pings sent. */
-  pings: number
-  /** Validation pings that failed or timed out. */
-  pingFailures: number
-  /** Statements and transactions re-run after a disconnect, deadlock or lock-wait timeout. */
-  retries: number
-  /** Acquisitions that gave up after `acquireTimeoutMs`. */
-  acquireTimeouts: number
-  /** Connections rolled back because a scope gave them back inside a transaction. */
-  rollbacks: number
-  /** Sessions reset (COM_RESET_CONNECTION and the handshake's settings) because a scope changed them. */
-  resets: number
-  /** The most connections the alias may open (mysql2's `connectionLimit`; 0 = no limit). */
-  max: number
-  /** Per host (`host:port`), for an alias with `hosts` or `replicas`; the counters above are their sums. */
-  hosts?: Record<string, HostStats>
-}
+/** Each connection gets up to this much less than `maxAgeMs`, at random, so a pool does not expire all at once. */
+const AGE_JITTER = 0.025
 
 /**
  * @internal What scopes, transactions and the lifespan use of an alias's connections: its
@@ -74,59 +50,14 @@ export type ConnectionSource = Pick<
   | 'baseline'
 >
 
-interface Meta {
-  createdAt: number
-  lastUsedAt: number
-  /** This connection's max age, with jitter; 0 = none. */
-  maxAgeMs: number
-  /** Idle time after which the server has (or is about to have) closed the session; undefined until read. */
-  idleLimitMs: number | undefined
-  /** What the server's replies say about the session. */
-  readonly session: SessionState
-  /** The session after the handshake, read with the idle limit; undefined until then. */
-  baseline: SessionBaseline | undefined
-  /** Generation at the last validation; older than the pool's means suspect. */
-  epoch: number
-  /** Leased to a scope right now. */
-  leased: boolean
-  /** When it was leased; only kept while someone listens to connection releases. */
-  leasedAt?: number
-}
-
-/** @internal Called once with a connection or with the reason there is none. */
-export type ConnectionCallback = (err: unknown, conn?: PoolConnection) => void
-
-/** @internal mysql2's statement callback. */
-export type StatementCallback = (err: unknown, rows?: unknown, fields?: unknown) => void
-
-/** One attempt ran out of the acquisition's time. An Error, because p-retry rejects anything else. */
-class AttemptTimeout extends Error {}
-const timedOut = (err: unknown): boolean => err instanceof AttemptTimeout
-const AGE_JITTER = 0.025
-
-/** What mysql2's pool keeps that the checkout reads (mysql2 3.x; not in its typings). */
-interface MysqlPoolInternals {
-  _freeConnections: { length: number }
-  _allConnections: { length: number }
-  _closed?: boolean
-  config: { connectionLimit: number }
-}
-
-/** How long before the server's own idle limit a connection stops being trusted. */
-export function idleLimitFromWaitTimeout(waitTimeoutSeconds: number): number | undefined {
-  if (!Number.isFinite(waitTimeoutSeconds) || waitTimeoutSeconds <= 0) return undefined
-  const ms = waitTimeoutSeconds * 1000
-  const margin = Math.min(5_000, Math.max(500, ms * 0.1))
-  return Math.max(0, ms - margin)
-}
-
 /** @internal Pool of one alias. */
 export class AliasPool {
   readonly options: ResolvedAliasOptions
   readonly alias: string
   private readonly pool: Pool
-  private readonly classify: (error: unknown) => ErrorClass
-  private readonly meta = new WeakMap<PoolConnection, Meta>()
+  /** @internal */
+  readonly classify: (error: unknown) => ErrorClass
+  private readonly meta = new WeakMap<PoolConnection, ConnectionMeta>()
   private readonly open = new Set<PoolConnection>()
   /**
    * Connections leased to scopes: a flag in each one's metadata and a count, not a Set. A Set
@@ -134,33 +65,24 @@ export class AliasPool {
    * which kept every scope's garbage alive through young-generation GCs (see ActiveScopes).
    */
   private leasedCount = 0
-  private epoch = 0
-  private closed = false
-  /** The last reason a connection was refused, for the cause of an acquisition timeout. */
-  private lastFailure: unknown = undefined
+  /** @internal The generation: a connection validated in an older one is suspect (pinged on entry). */
+  epoch = 0
+  /** @internal No connection is handed out any more (shutdown or destroy). */
+  closed = false
   /**
    * The async context the pool was created in. A socket keeps the AsyncLocalStorage stores of
    * the code that opened it for as long as it lives; opening (and replacing) sockets from here
    * keeps a request's scope, and any other store of the caller, from being pinned by a pooled
    * connection for its whole life.
    */
-  private readonly home = new AsyncResource('mysql-lifespan:pool')
-  private waiting = 0
+  readonly home = new AsyncResource('mysql-lifespan:pool')
   private releasedAt = 0
-  /** Failed connect attempts during acquisitions, logged at warn at most once a second. */
-  private readonly failures = new FailureLog()
-  /** When each socket checkout() asked mysql2 to open began (oldest first), for the create time. */
-  private readonly creating: number[] = []
-  /** Deadlines of checkouts waiting in mysql2's queue, under one timer. */
-  private readonly deadlines = new Deadlines<ConnectionCallback>((done) => done(new AttemptTimeout('no connection within the acquisition deadline')))
+  /** Acquisition and validation on entry. */
+  private readonly checkout: Checkout
   private readonly counters = {
     created: 0,
     destroyed: { maxAge: 0, idle: 0, ping: 0, broken: 0, timeout: 0, interrupted: 0, shutdown: 0, reset: 0 } as Record<DestroyReason, number>,
-    validations: 0,
-    pings: 0,
-    pingFailures: 0,
     retries: 0,
-    acquireTimeouts: 0,
     rollbacks: 0,
     resets: 0,
   }
@@ -173,6 +95,7 @@ export class AliasPool {
     this.classify = classify
     this.pool = mysql.createPool({ ...options.pool })
     this.pool.on('connection', (conn) => this.adopt(conn as PoolConnection))
+    this.checkout = new Checkout(this, this.pool)
     this.timeoutEnv = {
       killQuery: (threadId) => this.internal(() => killOnServer(this.options.pool, [threadId], 'QUERY')),
       destroy: (conn) => this.destroy(conn, 'timeout'),
@@ -189,12 +112,12 @@ export class AliasPool {
   }
 
   /** Records a new connection. mysql2 listens for only one `'error'`; ours keeps a second from crashing the process. */
-  private adopt(conn: PoolConnection): void {
+  private adopt(conn: PoolConnection): ConnectionMeta {
     const now = Date.now()
     const { maxAgeMs } = this.options
     const session = new SessionState()
     tapSessionState(conn, session)
-    this.meta.set(conn, {
+    const m: ConnectionMeta = {
       createdAt: now,
       lastUsedAt: now,
       maxAgeMs: maxAgeMs > 0 ? Math.floor(maxAgeMs * (1 - Math.random() * AGE_JITTER)) : 0,
@@ -203,10 +126,12 @@ export class AliasPool {
       baseline: undefined,
       epoch: this.epoch,
       leased: false,
-    })
+    }
+    this.meta.set(conn, m)
     this.open.add(conn)
     this.counters.created++
-    events.created(this, conn, this.creating.length > 0 ? now - (this.creating[0] as number) : undefined)
+    const creating = this.checkout.creating
+    events.created(this, conn, creating.length > 0 ? now - (creating[0] as number) : undefined)
     // Either event means the server or the network closed it (our own destroy() forgets it first).
     const forget = (err?: unknown): void => {
       if (!this.open.delete(conn)) return
@@ -219,6 +144,12 @@ export class AliasPool {
     }
     conn.on('error', (err) => forget(err))
     conn.once('end', () => forget())
+    return m
+  }
+
+  /** @internal What is known of `conn` (adopted now if mysql2 emitted no 'connection' for it, which 3.x always does). */
+  metaOf(conn: PoolConnection): ConnectionMeta {
+    return this.meta.get(conn) ?? this.adopt(conn)
   }
 
   /** The first disconnect makes every connection of an older generation suspect: pinged on next use. */
@@ -232,48 +163,11 @@ export class AliasPool {
   }
 
   /**
-   * Gets a validated connection within `acquireTimeoutMs` and calls `done` once with it or with
-   * the failure. Stale connections are replaced without delay; connect failures that a retry can
-   * fix are retried with backoff; anything else (wrong password, unknown database) fails at once
-   * with mysql2's error. The failure at the deadline is an {@link AcquireTimeoutError} with the
-   * last cause. Callbacks, not promises: on Node 20 every promise also pays for AsyncLocalStorage's
-   * hooks, and this runs for every scope.
+   * Gets a validated connection within `acquireTimeoutMs` (or `timeoutMs`) and calls `done` once
+   * with it or with the failure (see checkout.ts).
    */
   acquireWith(done: ConnectionCallback, timeoutMs = this.options.acquireTimeoutMs): void {
-    if (events.acquire.hasSubscribers) return events.traceAcquire(this, done, (cb) => this.acquireNow(cb, timeoutMs))
-    this.acquireNow(done, timeoutMs)
-  }
-
-  private acquireNow(done: ConnectionCallback, timeoutMs: number): void {
-    if (this.closed) return done(new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED }))
-    const deadline = Date.now() + timeoutMs
-    this.waiting++
-    const finish: ConnectionCallback = (err, conn) => {
-      this.waiting--
-      if (conn) this.markLeased(conn)
-      done(err, conn)
-    }
-    this.attempt(deadline, (err, conn) => {
-      if (conn) return finish(null, conn)
-      if (!this.shouldRetryConnect(err, deadline)) return finish(this.toAcquireError(err))
-      // Rare: the server refused or the path failed. Back off and try again until the deadline.
-      let last: unknown = err
-      pRetry(() => new Promise<PoolConnection>((res, rej) => this.attempt(deadline, (e, c) => (c ? res(c) : rej(e)))), {
-        retries: Number.POSITIVE_INFINITY,
-        minTimeout: 25,
-        maxTimeout: 1_000,
-        randomize: true,
-        maxRetryTime: Math.max(0, deadline - Date.now()),
-        onFailedAttempt: ({ error }) => {
-          // The final attempt's own timeout says nothing; keep the failure before it.
-          if (!timedOut(error)) last = error
-        },
-        shouldRetry: ({ error }) => this.shouldRetryConnect(error, deadline),
-      }).then(
-        (c) => finish(null, c),
-        (error: unknown) => finish(this.toAcquireError(timedOut(error) ? last : error)),
-      )
-    })
+    this.checkout.acquireWith(done, timeoutMs)
   }
 
   /** {@link AliasPool.acquireWith} as a promise. */
@@ -283,7 +177,7 @@ export class AliasPool {
 
   /** Pings a connection this pool handed out, from the home context; false when it failed or took longer than `timeoutMs`. */
   probe(conn: PoolConnection, timeoutMs: number): Promise<boolean> {
-    return this.internal(() => this.ping(conn, timeoutMs))
+    return this.internal(() => pingWithin(conn, timeoutMs))
   }
 
   /** mysql2's `connectionLimit` for this alias (0: none). */
@@ -294,168 +188,6 @@ export class AliasPool {
   /** `Date.now()` when a scope last gave a healthy connection back (0: never). */
   get lastReleasedAt(): number {
     return this.releasedAt
-  }
-
-  private shouldRetryConnect(err: unknown, deadline: number): boolean {
-    if (this.closed || Date.now() >= deadline) return false
-    if (timedOut(err)) return false
-    const cls = this.classify(err)
-    return cls === 'connect-refused' || cls === 'disconnect' || cls === 'read-only'
-  }
-
-  private toAcquireError(err: unknown): unknown {
-    if (this.closed) return new LifespanError(`The pool of "${this.alias}" is closed.`, { code: ErrorCodes.STOPPED, cause: err })
-    const cause = timedOut(err) ? this.lastFailure : err
-    const cls = cause === undefined ? 'disconnect' : this.classify(cause)
-    // Errors a retry cannot fix surface as they are (mysql2's code intact).
-    if (cls === 'fatal-config' || cls === 'other') return withCode(cause, cls)
-    this.counters.acquireTimeouts++
-    return new AcquireTimeoutError(this.alias, this.options.acquireTimeoutMs, this.counts(), cause)
-  }
-
-  /** Checks out connections until one passes validation; fails on a checkout error or at the deadline. */
-  private attempt(deadline: number, done: ConnectionCallback): void {
-    if (deadline <= Date.now() || this.closed) return done(new AttemptTimeout('acquisition deadline passed'))
-    this.checkout(deadline, (err, conn) => {
-      if (!conn) {
-        if (!timedOut(err)) this.attemptFailed(err)
-        return done(err)
-      }
-      const valid = this.validate(conn, deadline)
-      if (valid === true) return done(null, conn)
-      if (valid === false) return this.attempt(deadline, done)
-      valid.then(
-        (ok) => (ok ? done(null, conn) : this.attempt(deadline, done)),
-        (e: unknown) => done(e),
-      )
-    })
-  }
-
-  /** A connect (or first-read) attempt failed: remembered for the timeout's cause, published, logged at warn (rate-limited). */
-  private attemptFailed(err: unknown): void {
-    this.lastFailure = err
-    events.attemptFailed(this, err)
-    this.failures.note(this.logger, this.alias, err)
-  }
-
-  private checkout(deadline: number, done: ConnectionCallback): void {
-    const mysqlPool = this.pool as unknown as MysqlPoolInternals
-    // With a free connection mysql2 answers on the next tick, in our caller's context: no wait to bound.
-    if (mysqlPool._freeConnections.length > 0) return this.pool.getConnection(done)
-    const wait = this.deadlines.start(deadline, done)
-    // mysql2 calls a waiting checkout back from the context of whoever released a connection, and
-    // a new connection's from the context that opened it (the pool's): re-entered here, the caller's
-    // statements run (and are traced) in the caller's own async context either way. A resource and
-    // runInAsyncScope, not AsyncResource.bind: the bound function (with its defined properties) cost
-    // a third more young-generation GCs per request under load (benchmarks, Fastify).
-    const caller = new AsyncResource('mysql-lifespan:checkout')
-    const onConnection = (err: NodeJS.ErrnoException | null, conn: PoolConnection): void => {
-      if (!this.deadlines.end(wait)) {
-        // Arrived after we gave up: hand it back so the slot is not lost.
-        if (conn) conn.release()
-        return
-      }
-      caller.runInAsyncScope(done, null, err, err ? undefined : conn)
-    }
-    const { connectionLimit } = mysqlPool.config
-    // mysql2 opens a socket right here when it may: do that from the pool's own context.
-    if (connectionLimit === 0 || mysqlPool._allConnections.length < connectionLimit) {
-      const since = Date.now()
-      this.creating.push(since)
-      this.home.runInAsyncScope(() =>
-        this.pool.getConnection((err, conn) => {
-          this.creating.splice(this.creating.indexOf(since), 1)
-          onConnection(err, conn)
-        }),
-      )
-    } else {
-      this.pool.getConnection(onConnection)
-    }
-  }
-
-  /**
-   * Validation on entry: `true`, `false` (the connection was destroyed), or a promise of either
-   * when a round trip is needed. Synchronous in the common case: no promise for a trusted connection.
-   */
-  private validate(conn: PoolConnection, deadline: number): boolean | Promise<boolean> {
-    let m = this.meta.get(conn)
-    if (!m) {
-      // Not adopted: mysql2 emitted no 'connection' (cannot happen in 3.x); treat as new.
-      this.adopt(conn)
-      m = this.meta.get(conn) as Meta
-    }
-    this.counters.validations++
-    if (m.idleLimitMs === undefined) return this.readIdleLimit(conn, m, deadline)
-    const now = Date.now()
-    if (m.maxAgeMs > 0 && now - m.createdAt >= m.maxAgeMs) {
-      this.destroy(conn, 'maxAge')
-      return false
-    }
-    const idle = now - m.lastUsedAt
-    if (m.idleLimitMs > 0 && idle >= m.idleLimitMs) {
-      // The server has closed it, or will before we are done: no point pinging.
-      this.destroy(conn, 'idle')
-      return false
-    }
-    if (m.epoch < this.epoch || (this.options.healthCheck && idle >= this.options.aliveBypassMs)) return this.pingCheck(conn, m, deadline)
-    return true
-  }
-
-  private async pingCheck(conn: PoolConnection, m: Meta, deadline: number): Promise<boolean> {
-    this.counters.pings++
-    const started = Date.now()
-    const ok = await this.internal(() => this.ping(conn, Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now()))))
-    events.validated(this, conn, 'ping', ok, started)
-    if (!ok) {
-      this.lastFailure = new LifespanError(`Validation ping failed or took longer than ${this.options.pingTimeoutMs} ms`, {
-        code: ErrorCodes.PING_FAILED,
-      })
-      this.counters.pingFailures++
-      this.destroy(conn, 'ping')
-      this.suspectAll()
-      return false
-    }
-    m.epoch = this.epoch
-    return true
-  }
-
-  /**
-   * A new connection: read the server's idle limit and the handshake's session settings, and turn on
-   * session-state tracking (it also proves the connection works).
-   */
-  private async readIdleLimit(conn: PoolConnection, m: Meta, deadline: number): Promise<boolean> {
-    const timeoutMs = Math.min(this.options.pingTimeoutMs, Math.max(1, deadline - Date.now()))
-    const started = Date.now()
-    try {
-      m.baseline = await this.internal(() => prepareSession(this.exec, conn, timeoutMs))
-      m.idleLimitMs = idleLimitFromWaitTimeout(m.baseline.waitTimeoutSeconds) ?? 0
-      // Our own SET raised the state-changed flag: the session is the baseline.
-      m.session.dirty = false
-      m.lastUsedAt = Date.now()
-      events.validated(this, conn, 'connect', true, started)
-      return true
-    } catch (err) {
-      events.validated(this, conn, 'connect', false, started, err)
-      this.attemptFailed(err)
-      this.destroy(conn, this.classify(err) === 'disconnect' ? 'broken' : 'ping')
-      return false
-    }
-  }
-
-  private ping(conn: PoolConnection, timeoutMs: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      let settled = false
-      const timer = setTimeout(() => {
-        settled = true
-        resolve(false)
-      }, timeoutMs)
-      conn.ping((err) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        resolve(!err)
-      })
-    })
   }
 
   /**
@@ -507,7 +239,8 @@ export class AliasPool {
     return this.open.has(conn)
   }
 
-  private markLeased(conn: PoolConnection): void {
+  /** @internal Marks a connection the checkout hands out as leased. */
+  markLeased(conn: PoolConnection): void {
     const m = this.meta.get(conn)
     if (!m || m.leased) return
     m.leased = true
@@ -516,7 +249,7 @@ export class AliasPool {
   }
 
   /** Clears the leased flag; the connection's metadata, or undefined when it was not leased. */
-  private unlease(conn: PoolConnection): Meta | undefined {
+  private unlease(conn: PoolConnection): ConnectionMeta | undefined {
     const m = this.meta.get(conn)
     if (!m?.leased) return undefined
     m.leased = false
@@ -538,7 +271,7 @@ export class AliasPool {
     const m = this.meta.get(conn)
     if (!m?.leased) return
     if (!this.closed && this.open.has(conn) && needsCleaning(m)) {
-      this.internal(() => this.clean(conn, m)).then(
+      this.internal(() => cleanSession(this.exec, conn, m, this.options.pingTimeoutMs, this.counters)).then(
         () => this.giveBack(conn),
         (err: unknown) => {
           log(this.logger, 'debug', { alias: this.alias, err: describe(err) }, 'could not clean a connection; destroyed')
@@ -556,22 +289,6 @@ export class AliasPool {
     m.lastUsedAt = this.releasedAt = Date.now()
     if (this.closed || !this.open.has(conn)) return
     conn.release()
-  }
-
-  private async clean(conn: PoolConnection, m: Meta): Promise<void> {
-    // A ROLLBACK of a large transaction takes a while; past this the server rolls back on disconnect.
-    const timeoutMs = Math.max(5_000, 5 * this.options.pingTimeoutMs)
-    const baseline = m.baseline as SessionBaseline
-    if (m.session.dirty || !baseline.tracked) {
-      this.counters.resets++
-      await resetSession(this.exec, conn, baseline, m.session.schemaChanged, timeoutMs)
-    } else {
-      this.counters.rollbacks++
-      await rollbackSession(this.exec, conn, timeoutMs)
-    }
-    if (m.session.inTransaction) throw new LifespanError('still inside a transaction after cleaning', { code: ErrorCodes.DRIVER_ERROR })
-    m.session.dirty = false
-    m.session.schemaChanged = false
   }
 
   /** Destroys a connection (socket closed, slot freed for the next waiter). Safe to call twice. */
@@ -653,37 +370,28 @@ export class AliasPool {
 
   /** Open, in use and waiting counts (for error messages). */
   counts(): { open: number; inUse: number; waiting: number } {
-    return { open: this.open.size, inUse: this.leasedCount, waiting: this.waiting }
+    return { open: this.open.size, inUse: this.leasedCount, waiting: this.checkout.waiting }
   }
 
   /** A snapshot of this alias's counters. */
   stats(): AliasStats {
     const c = this.counters
+    const v = this.checkout.counters
     return {
       open: this.open.size,
       idle: this.open.size - this.leasedCount,
       inUse: this.leasedCount,
-      waiting: this.waiting,
+      waiting: this.checkout.waiting,
       created: c.created,
       destroyed: { ...c.destroyed },
-      validations: c.validations,
-      pings: c.pings,
-      pingFailures: c.pingFailures,
+      validations: v.validations,
+      pings: v.pings,
+      pingFailures: v.pingFailures,
       retries: c.retries,
-      acquireTimeouts: c.acquireTimeouts,
+      acquireTimeouts: v.acquireTimeouts,
       rollbacks: c.rollbacks,
       resets: c.resets,
       max: this.limit,
     }
   }
-}
-
-/** A connection goes back to the pool only outside a transaction and with its baseline session. */
-function needsCleaning(m: Meta): boolean {
-  if (m.baseline === undefined) return false
-  return m.session.inTransaction || m.session.dirty || !m.baseline.tracked
-}
-
-function threadIds(connections: Iterable<PoolConnection>): number[] {
-  return [...connections].map((c) => c.threadId).filter((id): id is number => typeof id === 'number')
 }

@@ -9,6 +9,7 @@
  * A clean connection costs no round trip.
  */
 import type { PoolConnection } from 'mysql2'
+import type { SessionState } from './connection-state.js'
 
 /** Runs one statement on a connection within `timeoutMs` (the pool's own `exec`). */
 export type Exec = (conn: PoolConnection, method: 'query', sql: string, values: unknown, timeoutMs: number) => Promise<[unknown, unknown]>
@@ -85,6 +86,32 @@ export async function resetSession(exec: Exec, conn: PoolConnection, baseline: S
 
 function quoteIdentifier(name: string): string {
   return `\`${name.replace(/`/g, '``')}\``
+}
+
+/**
+ * Makes a connection a scope gave back fit for the next: a changed session (or one the server
+ * cannot report on) is reset, a transaction left open is rolled back. Counts which it did.
+ */
+export async function cleanSession(
+  exec: Exec,
+  conn: PoolConnection,
+  m: { session: SessionState; baseline: SessionBaseline | undefined },
+  pingTimeoutMs: number,
+  counters: { resets: number; rollbacks: number },
+): Promise<void> {
+  // A ROLLBACK of a large transaction takes a while; past this the server rolls back on disconnect.
+  const timeoutMs = Math.max(5_000, 5 * pingTimeoutMs)
+  const baseline = m.baseline as SessionBaseline
+  if (m.session.dirty || !baseline.tracked) {
+    counters.resets++
+    await resetSession(exec, conn, baseline, m.session.schemaChanged, timeoutMs)
+  } else {
+    counters.rollbacks++
+    await rollbackSession(exec, conn, timeoutMs)
+  }
+  if (m.session.inTransaction) throw new Error('still inside a transaction after cleaning')
+  m.session.dirty = false
+  m.session.schemaChanged = false
 }
 
 /** Rolls back the transaction a scope left open. One round trip. */
