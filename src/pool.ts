@@ -26,7 +26,7 @@ import { changesSchema, SessionState, tapSessionState, touchesSessionUnseen } fr
 import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
 import { killAndLog, killOnServer } from './kill.js'
 import { sqlText } from './retry.js'
-import { cleanSession } from './session.js'
+import { cleanSession, type SessionBaseline } from './session.js'
 import { internal } from './observe/internal.js'
 import * as events from './observe/pool-events.js'
 import { scopeLogger } from './scope.js'
