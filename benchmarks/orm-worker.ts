@@ -8,7 +8,8 @@ import { makeTool, type ToolName } from '../test/orm/support/tools.js'
 
 interface Config {
   tool: ToolName
-  variant: 'plain' | 'lifespan'
+  /** `scoped`: on mysql-lifespan, three reads per scope (a request's queries sharing its connection). */
+  variant: 'plain' | 'lifespan' | 'scoped'
   url: string
   table: string
   rows: number
@@ -19,17 +20,26 @@ interface Config {
 }
 
 async function main(config: Config): Promise<void> {
-  const lifespan = config.variant === 'lifespan' ? createLifespan({ databases: { default: { uri: config.url, connectionLimit: config.pool } } }) : undefined
+  const lifespan = config.variant !== 'plain' ? createLifespan({ databases: { default: { uri: config.url, connectionLimit: config.pool } } }) : undefined
   const api = makeTool(config.tool, lifespan ? { lifespan } : { url: config.url, pool: config.pool }, config.table)
   const run = async (ms: number): Promise<number> => {
     const end = Date.now() + ms
     let ops = 0
     await Promise.all(
       Array.from({ length: config.concurrency }, async () => {
-        while (Date.now() < end) {
+        const read = async (): Promise<void> => {
           const v = await api.byId(1 + Math.floor(Math.random() * config.rows))
           if (v === undefined) throw new Error('row not found')
           ops++
+        }
+        const three = async (): Promise<void> => {
+          await read()
+          await read()
+          await read()
+        }
+        while (Date.now() < end) {
+          if (config.variant === 'scoped' && lifespan) await lifespan.scope(three)
+          else await read()
         }
       }),
     )

@@ -42,22 +42,24 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
   for (let round = 0; round < options.rounds; round++) {
     for (const tool of TOOLS) {
       // Alternate which variant goes first: a round's later process may find a warmer server.
-      const order = round % 2 === 0 ? (['plain', 'lifespan'] as const) : (['lifespan', 'plain'] as const)
+      const order = round % 2 === 0 ? (['plain', 'lifespan', 'scoped'] as const) : (['scoped', 'lifespan', 'plain'] as const)
       for (const variant of order) {
         const config = { tool, variant, url: options.url, table: TABLE, rows: ROWS, pool: 10, concurrency: options.concurrency, warmupMs: options.warmupMs, windowMs: options.windowMs }
         const [line] = await runChild(WORKER, config, { timeoutMs: 60_000 })
         const key = `${tool}/${variant}`
         ops.set(key, [...(ops.get(key) ?? []), Number(line?.opsPerSec)])
       }
-      options.log(`  round ${round + 1}/${options.rounds} ${tool}: plain ${fmtInt(ops.get(`${tool}/plain`)!.at(-1)!)} ops/s, lifespan ${fmtInt(ops.get(`${tool}/lifespan`)!.at(-1)!)} ops/s`)
+      const last = (v: string): string => fmtInt(ops.get(`${tool}/${v}`)!.at(-1)!)
+      options.log(`  round ${round + 1}/${options.rounds} ${tool}: plain ${last('plain')}, lifespan ${last('lifespan')}, 3 per scope ${last('scoped')} reads/s`)
     }
   }
   const ratios: Record<string, number> = {}
   const overheadRows = TOOLS.map((tool) => {
     const plain = median(ops.get(`${tool}/plain`)!)
     const lifespan = median(ops.get(`${tool}/lifespan`)!)
+    const scoped = median(ops.get(`${tool}/scoped`)!)
     ratios[tool] = lifespan / plain
-    return [tool, fmtInt(plain), fmtInt(lifespan), fmtRatio(lifespan / plain)]
+    return [tool, fmtInt(plain), fmtInt(lifespan), fmtRatio(lifespan / plain), fmtInt(scoped), fmtRatio(scoped / plain)]
   })
 
   const target = new URL(options.url)
@@ -89,11 +91,12 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
     return row
   })
   const markdown = [
-    table(['tool', 'own mysql2 pool, reads/s', 'on mysql-lifespan, reads/s', 'ratio'], overheadRows),
+    table(['tool', 'own mysql2 pool, reads/s', 'on mysql-lifespan, reads/s', 'ratio', 'mysql-lifespan, 3 reads per scope, reads/s', 'ratio'], overheadRows),
     '',
     `Reads by id through each tool's query API, concurrency ${options.concurrency}, pool of 10, ${ROWS} rows; median of ${options.rounds} round(s) of ` +
       `${options.windowMs} ms windows after ${options.warmupMs} ms of warm-up, each variant in a fresh process, the two alternating. ` +
-      'On mysql-lifespan every read runs outside any scope, so each gets an implicit scope of its own (the facade\'s getConnection, validated on entry).',
+      'On mysql-lifespan every read runs outside any scope, so each gets an implicit scope of its own (the facade\'s getConnection, validated on entry); ' +
+      'in the last columns three reads share a scope, and so its connection, as a request\'s queries do behind an adapter.',
     '',
     table(['tool', ...SCENARIOS.flatMap((n) => [`${TITLES[n]}: own pool`, 'on mysql-lifespan'])], recoveryRows),
     '',
