@@ -173,7 +173,8 @@ function typeorm(target: Target, table: string): ToolApi {
 function sequelize(target: Target, table: string): ToolApi {
   const s =
     'lifespan' in target
-      ? new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: target.lifespan.driver(), logging: false })
+      ? // Driver connections cost nothing; enough of them that scopes never wait on Sequelize's pool (README).
+        new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: target.lifespan.driver(), logging: false, pool: { max: 64 } })
       : new Sequelize(target.url, { dialect: 'mysql', logging: false, pool: { max: target.pool, min: 0 } })
   const Row = s.define('row', { v: { type: DataTypes.STRING(40), allowNull: false } }, { tableName: table, timestamps: false })
   const read = (q: string, transaction?: import('sequelize').Transaction) => s.query<Record<string, unknown>>(q, { type: QueryTypes.SELECT, transaction })
