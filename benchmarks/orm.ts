@@ -94,7 +94,7 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
     table(['tool', 'own mysql2 pool, reads/s', 'on mysql-lifespan, reads/s', 'ratio', 'mysql-lifespan, 3 reads per scope, reads/s', 'ratio'], overheadRows),
     '',
     `Reads by id through each tool's query API, concurrency ${options.concurrency}, pool of 10, ${ROWS} rows; median of ${options.rounds} round(s) of ` +
-      `${options.windowMs} ms windows after ${options.warmupMs} ms of warm-up, each variant in a fresh process, the two alternating. ` +
+      `${options.windowMs} ms windows after ${options.warmupMs} ms of warm-up, each variant in a fresh process, the variants alternating. ` +
       'On mysql-lifespan every read runs outside any scope, so each gets an implicit scope of its own (the facade\'s getConnection, validated on entry); ' +
       'in the last columns three reads share a scope, and so its connection, as a request\'s queries do behind an adapter.',
     '',
