@@ -18,7 +18,7 @@ import { type Method, runStatement } from '../statement.js'
 import { ToolTransaction } from './tool-transaction.js'
 import { type Callback, type CompatHost, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
-import { FacadeQuery, type RealQuery } from './query.js'
+import { FacadeQuery, streamOn } from './query.js'
 import { ensureSetup, isSessionSetup } from './session-setup.js'
 import { adjustReply, applySettings, type ToolSettings } from './settings.js'
 
@@ -384,44 +384,21 @@ export class FacadeConnection extends EventEmitter {
   #stream(query: FacadeQuery, method: Method, sql: unknown, values: unknown): void {
     this.#pending++
     ;(this.#streams ??= new Set()).add(query)
-    const fail = (err: unknown): void => {
+    const over = (end: () => void) => (): void => {
+      end()
       this.#streams?.delete(query)
       this.#settled()
+    }
+    const pin = this.#pin
+    if (pin) return streamOn(query, pin.lease, this.#host.classify, method, sql, values, over(noop))
+    const fail = (err: unknown): void => {
+      over(noop)()
       query.fail(err)
     }
-    const start = (lease: Lease, end: () => void): void =>
-      lease.withConnection((err, conn) => {
-        if (!conn) {
-          end()
-          return fail(err)
-        }
-        const inTransaction = this.#host.pool.inTransaction(conn)
-        lease.hold()
-        const finish = (e?: unknown): void => {
-          lease.unhold()
-          if (e !== undefined && isConnectionBroken(this.#host.classify(e))) {
-            lease.discard(conn, 'broken')
-            this.#host.pool.suspectAll()
-            if (inTransaction) lease.markLost(e)
-          }
-          end()
-          this.#streams?.delete(query)
-          this.#settled()
-        }
-        try {
-          const run = conn[method] as (sql: unknown, values: unknown) => RealQuery
-          query.bind(run.call(conn, sql, values), conn, finish)
-        } catch (e) {
-          finish(e)
-          query.fail(e)
-        }
-      })
-    const pin = this.#pin
-    if (pin) return start(pin.lease, noop)
     if (this.#liveContext()?.txs?.has(this.#host.alias)) {
       return fail(new LifespanError(`A stream cannot run inside db().transaction() on "${this.#host.alias}"; run it outside the transaction.`, { code: ErrorCodes.NESTED_TRANSACTION }))
     }
-    this.#inScope((context, end) => start(context.frame.lease(this.#host.pool), end), fail)
+    this.#inScope((context, end) => streamOn(query, context.frame.lease(this.#host.pool), this.#host.classify, method, sql, values, over(end)), fail)
   }
 
   #settled(): void {

@@ -7,6 +7,8 @@
 import { EventEmitter } from 'node:events'
 import { Readable, type ReadableOptions } from 'node:stream'
 import type { PoolConnection } from 'mysql2'
+import { type ErrorClass, isConnectionBroken } from '../classify.js'
+import type { Lease } from '../scope.js'
 
 /** @internal The real mysql2 statement a {@link FacadeQuery} forwards. */
 export interface RealQuery {
@@ -93,4 +95,36 @@ export class FacadeQuery extends EventEmitter {
     })
     return stream
   }
+}
+
+/**
+ * @internal Runs `query`'s statement on `lease`'s connection, held until the statement ends; `done`
+ * is called once, after. A connection that broke is discarded, and a transaction it was in is lost
+ * for the lease (as the statement path does).
+ */
+export function streamOn(query: FacadeQuery, lease: Lease, classify: (err: unknown) => ErrorClass, method: 'query' | 'execute', sql: unknown, values: unknown, done: () => void): void {
+  lease.withConnection((err, conn) => {
+    if (!conn) {
+      done()
+      return query.fail(err)
+    }
+    const inTransaction = lease.pool.inTransaction(conn)
+    lease.hold()
+    const finish = (e?: unknown): void => {
+      lease.unhold()
+      if (e !== undefined && isConnectionBroken(classify(e))) {
+        lease.discard(conn, 'broken')
+        lease.pool.suspectAll()
+        if (inTransaction) lease.markLost(e)
+      }
+      done()
+    }
+    try {
+      const run = conn[method] as (sql: unknown, values: unknown) => RealQuery
+      query.bind(run.call(conn, sql, values), conn, finish)
+    } catch (e) {
+      finish(e)
+      query.fail(e)
+    }
+  })
 }
