@@ -381,7 +381,7 @@ export class ActiveScopes {
 
 /** The start of a scope, inside its AsyncLocalStorage frame. Settles only when `fn` settles, never by adopting its promise: interrupt() must still win. */
 function enter(fn: () => unknown, settle: (ok: boolean, value: unknown) => void): void {
-  if (scopeStart.hasSubscribers) publishScopeStart()
+  if (scopeStart.hasSubscribers) publishScopeStart(storage.getStore()?.frame)
   try {
     const result = fn()
     if (isThenable(result)) result.then((value) => settle(true, value), (err: unknown) => settle(false, err))

@@ -168,23 +168,29 @@ export class WriterSource extends RoutedSource {
     const deadline = Date.now() + this.options.acquireTimeoutMs
     let last: unknown
     void t.start()
+    /** Waits for `work` (a re-check of the hosts), but never past the deadline. */
+    const bounded = (work: Promise<unknown>, then: () => void): void => {
+      let timer: NodeJS.Timeout | undefined
+      const left = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))
+      void Promise.race([work.catch(() => undefined), left]).then(() => {
+        clearTimeout(timer)
+        then()
+      })
+    }
     const attempt = (): void => {
       if (t.closed) return done(t.stoppedError())
-      if (t.suspicion) return void t.suspicion.then(attempt)
+      if (Date.now() >= deadline) return done(t.writer && last !== undefined ? last : t.noWritableHost(last))
+      if (t.suspicion) return bounded(t.suspicion, attempt)
       const host = t.writer
       if (!host) {
-        const left = deadline - Date.now()
-        if (left <= 0) return done(t.noWritableHost(last))
         // Ask again, but never past the deadline (a host that never answers takes the probe timeout).
-        let timer: NodeJS.Timeout | undefined
-        const bounded = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))
-        void Promise.race([t.discover(), bounded]).then(() => {
-          clearTimeout(timer)
+        bounded(t.discover(), () => {
           if (t.writer || Date.now() >= deadline) return attempt()
           setTimeout(attempt, Math.min(t.waitStepMs, Math.max(0, deadline - Date.now())))
         })
         return
       }
+      // The host's own bound, cut to what is left of this acquisition.
       host.pool.acquireWith((err, conn) => {
         if (conn) {
           t.own(conn, host, 'writer')
@@ -194,8 +200,8 @@ export class WriterSource extends RoutedSource {
         if (Date.now() >= deadline) return done(err)
         // Busy is not broken: try the same host again, without making its connections suspect.
         if (t.busy(host, err)) return attempt()
-        void t.writerFailed(host, err).then(attempt)
-      })
+        bounded(t.writerFailed(host, err), attempt)
+      }, Math.max(1, Math.min(host.pool.options.acquireTimeoutMs, deadline - Date.now())))
     }
     attempt()
   }

@@ -29,6 +29,9 @@ interface ScopeRoute {
   token: string | undefined
 }
 
+/** The per-host counters an alias's own counters add up. */
+const SUMMED = ['open', 'idle', 'inUse', 'waiting', 'created', 'validations', 'pings', 'pingFailures', 'acquireTimeouts', 'rollbacks', 'resets', 'max'] as const
+
 /** @internal */
 export class Topology implements StatementRouter {
   readonly options: ResolvedAliasOptions
@@ -242,18 +245,7 @@ export class Topology implements StatementRouter {
     for (const host of this.hosts) {
       const s = host.stats(this.#role(host))
       hosts[host.key] = s
-      sum.open += s.open
-      sum.idle += s.idle
-      sum.inUse += s.inUse
-      sum.waiting += s.waiting
-      sum.created += s.created
-      sum.validations += s.validations
-      sum.pings += s.pings
-      sum.pingFailures += s.pingFailures
-      sum.acquireTimeouts += s.acquireTimeouts
-      sum.rollbacks += s.rollbacks
-      sum.resets += s.resets
-      sum.max += s.max
+      for (const key of SUMMED) sum[key] += s[key]
       for (const reason of Object.keys(sum.destroyed) as DestroyReason[]) sum.destroyed[reason] += s.destroyed[reason]
     }
     return { ...sum, hosts }

@@ -5,26 +5,15 @@
  * steps on a plain mysql2 pool show what happens without it.
  */
 import mysql from 'mysql2/promise'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { throughProxy } from '../../demo/scenarios.js'
-import { type DisposableServer, startDisposableServer } from '../support/disposable-server.js'
-import { type FaultProxy, type RecordedCommand, startFaultProxy } from '../support/fault-proxy.js'
+import type { RecordedCommand } from '../support/fault-proxy.js'
+import { serverBehindProxy } from '../support/server-behind-proxy.js'
 import { admin, lifespanFor, tableName } from '../support/env.js'
 
-let server: DisposableServer
-let proxy: FaultProxy
+const env = serverBehindProxy()
 let table: string
 const plainPools: mysql.Pool[] = []
-
-beforeAll(async () => {
-  server = await startDisposableServer()
-  proxy = await startFaultProxy({ host: server.host, port: server.port })
-})
-
-afterAll(async () => {
-  await proxy?.close()
-  await server?.stop()
-})
 
 afterEach(async () => {
   await Promise.all(plainPools.splice(0).map((p) => p.end().catch(() => {})))
@@ -32,12 +21,12 @@ afterEach(async () => {
 
 async function freshTable(): Promise<string> {
   table = tableName('cs')
-  await admin(`CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB`, [], server.url)
+  await admin(`CREATE TABLE ${table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB`, [], env.server.url)
   return table
 }
 
 async function values(): Promise<string[]> {
-  const rows = await admin<Array<{ v: string }>>(`SELECT v FROM ${table} ORDER BY id`, [], server.url)
+  const rows = await admin<Array<{ v: string }>>(`SELECT v FROM ${table} ORDER BY id`, [], env.server.url)
   return rows.map((r) => r.v)
 }
 
@@ -53,12 +42,12 @@ describe('a connection cut inside a transaction opened with SQL', () => {
   for (const opener of ['BEGIN', 'START TRANSACTION', 'SET autocommit = 0']) {
     it(`${opener}: nothing of it is committed, later statements are refused until ROLLBACK`, async () => {
       await freshTable()
-      const lifespan = lifespanFor({ url: throughProxy(server.url, proxy), databases: { default: { uri: throughProxy(server.url, proxy), connectionLimit: 1 } } })
+      const lifespan = lifespanFor({ url: throughProxy(env.server.url, env.proxy), databases: { default: { uri: throughProxy(env.server.url, env.proxy), connectionLimit: 1 } } })
       await lifespan.scope(async () => {
         const db = lifespan.db()
         await db.query(opener)
         await db.query(`INSERT INTO ${table} (v) VALUES ('a')`)
-        const cut = proxy.cutNextResponse(isSelect)
+        const cut = env.proxy.cutNextResponse(isSelect)
         await expect(db.query(`SELECT COUNT(*) AS n FROM ${table}`)).rejects.toMatchObject({ code: 'PROTOCOL_CONNECTION_LOST' })
         await cut
         await expect(db.query(`INSERT INTO ${table} (v) VALUES ('b')`)).rejects.toMatchObject({ code: 'ERR_LIFESPAN_TRANSACTION_LOST' })
@@ -73,12 +62,12 @@ describe('a connection cut inside a transaction opened with SQL', () => {
 
   it('ROLLBACK after the loss resolves and the scope works again', async () => {
     await freshTable()
-    const lifespan = lifespanFor({ url: throughProxy(server.url, proxy) })
+    const lifespan = lifespanFor({ url: throughProxy(env.server.url, env.proxy) })
     await lifespan.scope(async () => {
       const db = lifespan.db()
       await db.query('START TRANSACTION')
       await db.query(`INSERT INTO ${table} (v) VALUES ('a')`)
-      const cut = proxy.cutNextResponse(isSelect)
+      const cut = env.proxy.cutNextResponse(isSelect)
       await expect(db.query('SELECT 1')).rejects.toBeDefined()
       await cut
       await expect(db.query(`SELECT * FROM ${table}`)).rejects.toMatchObject({ code: 'ERR_LIFESPAN_TRANSACTION_LOST' })
@@ -90,12 +79,12 @@ describe('a connection cut inside a transaction opened with SQL', () => {
 
   it('a COMMIT cut off rejects with COMMIT_OUTCOME_UNKNOWN and is not re-run', async () => {
     await freshTable()
-    const lifespan = lifespanFor({ url: throughProxy(server.url, proxy) })
+    const lifespan = lifespanFor({ url: throughProxy(env.server.url, env.proxy) })
     await lifespan.scope(async () => {
       const db = lifespan.db()
       await db.query('BEGIN')
       await db.query(`INSERT INTO ${table} (v) VALUES ('a')`)
-      const cut = proxy.cutNextResponse((sql) => /^commit/i.test(sql))
+      const cut = env.proxy.cutNextResponse((sql) => /^commit/i.test(sql))
       await expect(db.query('COMMIT')).rejects.toMatchObject({ code: 'ERR_LIFESPAN_COMMIT_OUTCOME_UNKNOWN' })
       await cut
       // The transaction ended either way: the scope is not refused.
@@ -106,8 +95,8 @@ describe('a connection cut inside a transaction opened with SQL', () => {
 
   it('a deadlock inside a SQL transaction: the rest of it is refused instead of autocommitting', async () => {
     await freshTable()
-    await admin(`INSERT INTO ${table} (id, v) VALUES (1, 'one'), (2, 'two')`, [], server.url)
-    const lifespan = lifespanFor({ url: server.url })
+    await admin(`INSERT INTO ${table} (id, v) VALUES (1, 'one'), (2, 'two')`, [], env.server.url)
+    const lifespan = lifespanFor({ url: env.server.url })
     const victim = (first: number, second: number) =>
       lifespan.scope(async () => {
         const db = lifespan.db()
@@ -132,10 +121,10 @@ describe('a connection cut inside a transaction opened with SQL', () => {
 
   it('plain mysql2 beside it: the write after the cut autocommits on a new connection (half a transaction)', async () => {
     await freshTable()
-    const pool = plainPool(throughProxy(server.url, proxy))
+    const pool = plainPool(throughProxy(env.server.url, env.proxy))
     await pool.query('START TRANSACTION')
     await pool.query(`INSERT INTO ${table} (v) VALUES ('a')`)
-    const cut = proxy.cutNextResponse(isSelect)
+    const cut = env.proxy.cutNextResponse(isSelect)
     await expect(pool.query('SELECT 1')).rejects.toBeDefined()
     await cut
     await pool.query(`INSERT INTO ${table} (v) VALUES ('b')`)
@@ -149,7 +138,7 @@ describe('a scope gives back a clean connection', () => {
     await freshTable()
     const warnings: unknown[] = []
     const lifespan = lifespanFor({
-      databases: { default: { uri: server.url, connectionLimit: 1 } },
+      databases: { default: { uri: env.server.url, connectionLimit: 1 } },
       logger: { warn: (obj: unknown) => warnings.push(obj) },
     })
     const first = await lifespan.scope(async () => {
@@ -172,7 +161,7 @@ describe('a scope gives back a clean connection', () => {
 
   it('plain mysql2 beside it: the next user of the connection commits the abandoned write', async () => {
     await freshTable()
-    const pool = plainPool(server.url)
+    const pool = plainPool(env.server.url)
     const a = await pool.getConnection()
     await a.query('START TRANSACTION')
     await a.query(`INSERT INTO ${table} (v) VALUES ('x')`)
@@ -200,7 +189,7 @@ describe('a scope gives back a clean connection', () => {
     "(SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME = 'tmp_state' AND TABLE_TYPE LIKE '%TEMPORARY%') AS tmp"
 
   it('every kind of session state is reset, with the alias charset and the handshake sql_mode put back; prepared statements work across it', async () => {
-    const lifespan = lifespanFor({ databases: { default: { uri: server.url, connectionLimit: 1, charset: 'utf8mb4_unicode_ci' } } })
+    const lifespan = lifespanFor({ databases: { default: { uri: env.server.url, connectionLimit: 1, charset: 'utf8mb4_unicode_ci' } } })
     const baseline = await lifespan.scope(async () => {
       const [rows] = await lifespan.db().query<Array<Record<string, unknown>>>(readState("lifespan-test-lock"))
       return rows[0]!
@@ -227,7 +216,7 @@ describe('a scope gives back a clean connection', () => {
   })
 
   it('plain mysql2 beside it: user variables, session variables and locks leak to the next user', async () => {
-    const pool = plainPool(server.url)
+    const pool = plainPool(env.server.url)
     const a = await pool.getConnection()
     await a.query("SET @a = 1, SESSION wait_timeout = 7, SESSION sql_mode = 'ANSI_QUOTES'")
     await a.query("SELECT GET_LOCK('plain-leak', 0)")
@@ -241,7 +230,7 @@ describe('a scope gives back a clean connection', () => {
 
 describe('what cleaning costs', () => {
   const commandsOf = async (fn: () => Promise<unknown>): Promise<RecordedCommand[]> => {
-    const stop = proxy.recordCommands()
+    const stop = env.proxy.recordCommands()
     try {
       await fn()
     } finally {
@@ -251,7 +240,7 @@ describe('what cleaning costs', () => {
   }
 
   it('a clean scope makes no extra round trip; a dirty one makes two (reset + restore); a transaction left open one (ROLLBACK)', async () => {
-    const lifespan = lifespanFor({ databases: { default: { uri: throughProxy(server.url, proxy), connectionLimit: 1 } } })
+    const lifespan = lifespanFor({ databases: { default: { uri: throughProxy(env.server.url, env.proxy), connectionLimit: 1 } } })
     await lifespan.scope(() => lifespan.db().query('SELECT 1'))
     const clean = await commandsOf(() => lifespan.scope(() => lifespan.db().query('SELECT 2')))
     expect(clean.map((c) => c.sql)).toEqual(['SELECT 2'])

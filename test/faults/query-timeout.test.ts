@@ -4,34 +4,22 @@
  * per-query `timeout` beside it: the caller gets an error while the server goes on and applies it.
  */
 import mysql from 'mysql2/promise'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { throughProxy } from '../../demo/scenarios.js'
-import { type DisposableServer, startDisposableServer } from '../support/disposable-server.js'
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js'
+import { serverBehindProxy } from '../support/server-behind-proxy.js'
 import { admin, lifespanFor, sleep, tableName } from '../support/env.js'
 
-let server: DisposableServer
-let proxy: FaultProxy
-
-beforeAll(async () => {
-  server = await startDisposableServer()
-  proxy = await startFaultProxy({ host: server.host, port: server.port })
-})
-
-afterAll(async () => {
-  await proxy?.close()
-  await server?.stop()
-})
+const env = serverBehindProxy()
 
 async function counterTable(): Promise<string> {
   const table = tableName('qt')
-  await admin(`CREATE TABLE ${table} (id INT PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB`, [], server.url)
-  await admin(`INSERT INTO ${table} VALUES (1, 0)`, [], server.url)
+  await admin(`CREATE TABLE ${table} (id INT PRIMARY KEY, n INT NOT NULL) ENGINE=InnoDB`, [], env.server.url)
+  await admin(`INSERT INTO ${table} VALUES (1, 0)`, [], env.server.url)
   return table
 }
 
 async function counter(table: string): Promise<number> {
-  const rows = await admin<Array<{ n: number }>>(`SELECT n FROM ${table} WHERE id = 1`, [], server.url)
+  const rows = await admin<Array<{ n: number }>>(`SELECT n FROM ${table} WHERE id = 1`, [], env.server.url)
   return rows[0]!.n
 }
 
@@ -40,7 +28,7 @@ async function running(marker: string): Promise<number> {
   const rows = await admin<Array<{ n: number }>>(
     "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND = 'Query' AND INFO LIKE ?",
     [`%${marker}%`],
-    server.url,
+    env.server.url,
   )
   return Number(rows[0]!.n)
 }
@@ -48,7 +36,7 @@ async function running(marker: string): Promise<number> {
 describe('queryTimeoutMs stops the statement on the server', () => {
   it('a timed-out UPDATE rejects, no thread runs it afterwards, and the row is never updated', async () => {
     const table = await counterTable()
-    const lifespan = lifespanFor({ url: server.url, queryTimeoutMs: 500 })
+    const lifespan = lifespanFor({ url: env.server.url, queryTimeoutMs: 500 })
     await expect(lifespan.db().query(`UPDATE ${table} SET n = n + 1 WHERE id = 1 AND SLEEP(2) = 0 /* qt-update */`)).rejects.toMatchObject({
       code: 'ERR_LIFESPAN_QUERY_TIMEOUT',
     })
@@ -62,7 +50,7 @@ describe('queryTimeoutMs stops the statement on the server', () => {
 
   it('plain mysql2 beside it: its timeout rejects but the server applies the update later', async () => {
     const table = await counterTable()
-    const conn = await mysql.createConnection({ uri: server.url })
+    const conn = await mysql.createConnection({ uri: env.server.url })
     try {
       await expect(conn.query({ sql: `UPDATE ${table} SET n = n + 1 WHERE id = 1 AND SLEEP(2) = 0 /* plain-update */`, timeout: 500 })).rejects.toMatchObject({
         code: 'PROTOCOL_SEQUENCE_TIMEOUT',
@@ -76,7 +64,7 @@ describe('queryTimeoutMs stops the statement on the server', () => {
   })
 
   it('a timed-out SELECT rejects and no thread runs it afterwards', async () => {
-    const lifespan = lifespanFor({ url: server.url, queryTimeoutMs: 300 })
+    const lifespan = lifespanFor({ url: env.server.url, queryTimeoutMs: 300 })
     await expect(lifespan.db().query('SELECT SLEEP(5) AS s /* qt-select */')).rejects.toMatchObject({ code: 'ERR_LIFESPAN_QUERY_TIMEOUT' })
     expect(await running('qt-select')).toBe(0)
     expect(lifespan.stats().aliases.default!.retries).toBe(0)
@@ -84,15 +72,15 @@ describe('queryTimeoutMs stops the statement on the server', () => {
 
   it('a write whose server does not answer after the KILL rejects with QUERY_OUTCOME_UNKNOWN and is never re-run', async () => {
     const table = await counterTable()
-    const lifespan = lifespanFor({ url: throughProxy(server.url, proxy), queryTimeoutMs: 300, pingTimeoutMs: 300 })
+    const lifespan = lifespanFor({ url: throughProxy(env.server.url, env.proxy), queryTimeoutMs: 300, pingTimeoutMs: 300 })
     await lifespan.db().query('SELECT 1')
     const write = lifespan.db().query(`UPDATE ${table} SET n = n + 1 WHERE id = 1`, [], { idempotent: true })
-    proxy.stall()
+    env.proxy.stall()
     try {
       await expect(write).rejects.toMatchObject({ code: 'ERR_LIFESPAN_QUERY_OUTCOME_UNKNOWN' })
     } finally {
-      proxy.resume()
-      proxy.reset()
+      env.proxy.resume()
+      env.proxy.reset()
     }
     expect(lifespan.stats().aliases.default!.retries).toBe(0)
     expect(lifespan.stats().aliases.default!.destroyed.timeout).toBe(1)

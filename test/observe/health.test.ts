@@ -2,26 +2,17 @@
  * lifespan.health(): readiness against the real server, a stopped server, a blackholed path, a
  * saturated pool and a shutdown; liveness without a round trip.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { HealthReport } from '../../src/index.js'
-import { type DisposableServer, startDisposableServer } from '../support/disposable-server.js'
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js'
+import { startDisposableServer } from '../support/disposable-server.js'
+import { serverBehindProxy } from '../support/server-behind-proxy.js'
 import { lifespanFor, mysqlUrl, sleep } from '../support/env.js'
 
 /** Resolves to 'hung' if `health` has not settled after `ms` (far past the check's own bound). */
 const settles = (health: Promise<HealthReport>, ms = 5_000): Promise<HealthReport | 'hung'> =>
   Promise.race([health, sleep(ms).then(() => 'hung' as const)])
 
-let server: DisposableServer
-let proxy: FaultProxy
-beforeAll(async () => {
-  server = await startDisposableServer()
-  proxy = await startFaultProxy({ host: server.host, port: server.port })
-})
-afterAll(async () => {
-  await proxy?.close()
-  await server?.stop()
-})
+const env = serverBehindProxy()
 
 describe('lifespan.health()', () => {
   it('is ready against a healthy server, per alias, and takes no scope', async () => {
@@ -45,15 +36,15 @@ describe('lifespan.health()', () => {
   })
 
   it('is not ready, without hanging, when the path to the server swallows every byte', async () => {
-    const lifespan = lifespanFor({ url: proxy.url(), acquireTimeoutMs: 10_000, pingTimeoutMs: 500 })
+    const lifespan = lifespanFor({ url: env.proxy.url(), acquireTimeoutMs: 10_000, pingTimeoutMs: 500 })
     await lifespan.startup()
-    proxy.stall()
+    env.proxy.stall()
     try {
       const health = await settles(lifespan.health())
       expect(health).toMatchObject({ ok: false, aliases: { default: { ok: false, status: 'unreachable' } } })
     } finally {
-      proxy.reset()
-      proxy.resume()
+      env.proxy.reset()
+      env.proxy.resume()
     }
   })
 

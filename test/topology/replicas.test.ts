@@ -238,8 +238,9 @@ describe('read replicas (GTID primary + 2 replicas)', () => {
       const err = await lifespan.scope(() => lifespan.db().execute(`INSERT INTO ${table} (v) VALUES (1)`)).catch((e: unknown) => e)
       const elapsed = Date.now() - t0
       expect(err).toMatchObject({ code: 'ERR_LIFESPAN_NO_WRITABLE_HOST' })
-      // A hang guard, not a timing target: 1.5 s budget plus one probe round.
-      expect(elapsed).toBeLessThan(1_500 + 2_000)
+      // A hang guard, not a timing target: the 1.5 s budget plus scheduling slack on a loaded machine.
+      expect(elapsed).toBeLessThan(1_500 + 1_000)
+      if (process.env.SHOW_TIMINGS) console.log('no writable host rejected after', elapsed, 'ms')
       const replicaIds = set.replicas.map((r) => ids.get(r))
       expect(replicaIds).toContain(await lifespan.scope(() => idOf(lifespan)))
       // Plain mysql2 against the same primary: the write is refused (1290) on every attempt, with no way to move.
