@@ -4,38 +4,25 @@
  * once. The plain set-ups must fail (the fault was real); the tools on mysql-lifespan must not.
  */
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runScenario, type FaultEnv, type ScenarioName } from '../../demo/scenarios.js'
+import { describe, expect, it } from 'vitest'
+import { runScenario, type ScenarioName } from '../../demo/scenarios.js'
 import type { ClientResult } from '../../demo/fault-client.js'
-import { type DisposableServer, startDisposableServer } from '../support/disposable-server.js'
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js'
+import { serverBehindProxy } from '../support/server-behind-proxy.js'
 import { TOOLS } from './support/tools.js'
 
 // The client runs compiled (npm run build && npm run build:tools), as the demo's does.
 const clientScript = fileURLToPath(new URL('../../.build/test/orm/support/orm-fault-client.js', import.meta.url))
 const modes = TOOLS.flatMap((tool) => [`${tool}_plain`, `${tool}_lifespan`])
 
-let server: DisposableServer
-let proxy: FaultProxy
-let env: FaultEnv
-
-beforeAll(async () => {
-  server = await startDisposableServer()
-  proxy = await startFaultProxy({ host: server.host, port: server.port })
-  env = { server, url: server.url, proxy }
-})
-
-afterAll(async () => {
-  await proxy?.close()
-  await server?.stop()
-})
+const env = serverBehindProxy()
 
 function failedOrHung(r: ClientResult): number {
   return r.failed + r.hung
 }
 
 async function scenario(name: ScenarioName): Promise<Record<string, ClientResult>> {
-  const result = (await runScenario(name, env, { modes, clientScript })) as unknown as Record<string, ClientResult>
+  const { server, proxy } = env
+  const result = (await runScenario(name, { server, proxy, url: server.url }, { modes, clientScript })) as unknown as Record<string, ClientResult>
   // One line per client, for the report.
   console.log(`${name}: ${modes.map((m) => `${m} ${result[m]!.ok}/${result[m]!.failed}/${result[m]!.hung} ${JSON.stringify(result[m]!.codes)}`).join('; ')}`)
   return result
