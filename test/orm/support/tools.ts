@@ -142,6 +142,8 @@ function typeorm(target: Target, table: string): ToolApi {
       ? new DataSource({ type: 'mysql', driver: target.lifespan.driver(), database: 'test', entities: [entity] })
       : new DataSource({ type: 'mysql', ...urlParts(target.url), username: urlParts(target.url).user, poolSize: target.pool, entities: [entity] })
   const ready = source.initialize()
+  // Awaited by every method; a test that ends before using the tool must not leave it unhandled.
+  ready.catch(() => {})
   const repo = async () => (await ready).getRepository(entity)
   return {
     insert: async (v) => void (await (await repo()).insert({ v })),
