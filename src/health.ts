@@ -9,7 +9,7 @@
  */
 import type { PoolConnection } from 'mysql2'
 import { describe } from './errors.js'
-import type { LifespanState } from './lifespan.js'
+import type { LifespanState } from './lifespan-types.js'
 import type { ConnectionSource } from './pool.js'
 
 /** Options of {@link Lifespan.health}. */

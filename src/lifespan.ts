@@ -5,7 +5,7 @@
  */
 import { makeClassifier, type ErrorClass } from './classify.js'
 import { Database, type DatabaseHost } from './database.js'
-import { ErrorCodes, HookError, LifespanError, describe, invalidArgument } from './errors.js'
+import { ErrorCodes, HookError, LifespanError, invalidArgument } from './errors.js'
 import { log } from './log.js'
 import { type LifespanOptions, type Logger, type ResolvedOptions, resolveOptions } from './options.js'
 import { AliasPool, type AliasStats, type ConnectionSource } from './pool.js'
@@ -13,6 +13,8 @@ import { Topology } from './topology/topology.js'
 import type { CompatHost } from './compat/host.js'
 import { createDriver, type Driver } from './compat/driver.js'
 import { createPoolFacade, type Pool } from './compat/pool.js'
+import type { LifespanState, LifespanStats, ScopeOptions } from './lifespan-types.js'
+import { type Hook, runHooks } from './hooks.js'
 import { type RunOptions, runProgram } from './run.js'
 import { runShutdown, type ShutdownOptions, type ShutdownReport } from './shutdown.js'
 
@@ -21,43 +23,8 @@ import { ActiveScopes, Frame, type ScopeInfo, type ScopeKind, scopeLogger, stora
 import { checkHealth, type HealthOptions, type HealthReport } from './health.js'
 import { publishShutdownEnd, publishShutdownStart } from './observe/lifespan-events.js'
 
-/** Lifecycle state of a {@link Lifespan}. */
-export type LifespanState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
+export type { LifespanState, LifespanStats, ScopeOptions } from './lifespan-types.js'
 
-/** Options of {@link Lifespan.scope}. */
-export interface ScopeOptions {
-  /**
-   * What the scope stands for.
-   *
-   * @default 'task'
-   */
-  kind?: ScopeKind
-  /**
-   * Inside another scope: `'join'` runs `fn` in it (same connection, same transaction context);
-   * `'new'` opens a scope of its own. Adapters use `'new'`, so a server started inside a scope
-   * (a startup hook, a test) still gives every request its own.
-   *
-   * @default 'join'
-   */
-  nested?: 'join' | 'new'
-  /**
-   * Where the library logs while this scope runs, for aliases without a logger of their own
-   * (adapters pass the framework's request logger, e.g. Fastify's `request.log`). Ignored when joining.
-   */
-  logger?: Logger
-}
-
-/** What {@link Lifespan.stats} returns. */
-export interface LifespanStats {
-  /** Lifecycle state. */
-  state: LifespanState
-  /** Scopes open right now. */
-  activeScopes: number
-  /** Counters per alias. */
-  aliases: Record<string, AliasStats>
-}
-
-type Hook = () => unknown
 
 /**
  * Keeps a process's MySQL connections healthy. Create it with {@link createLifespan}.
@@ -214,24 +181,9 @@ export class Lifespan {
   }
 
   async #runHooks(kind: ScopeKind, hooks: Hook[]): Promise<unknown[]> {
-    const errors: unknown[] = []
     const frame = new Frame(kind, this.#captureStacks)
     this.#active.add(frame)
-    try {
-      await frame.run(async () => {
-        for (const hook of hooks) {
-          try {
-            await hook()
-          } catch (err) {
-            errors.push(err)
-            log(this.#logger, 'error', { err: describe(err), kind }, `${kind} hook failed`)
-          }
-        }
-      }, this.#forget)
-    } catch (err) {
-      errors.push(err)
-    }
-    return errors
+    return runHooks(kind, hooks, (fn) => frame.run(fn, this.#forget), this.#logger)
   }
 
   /**

@@ -8,7 +8,6 @@
  */
 import { EventEmitter } from 'node:events'
 import mysql from 'mysql2'
-import type { PoolConnection } from 'mysql2'
 import { isConnectionBroken } from '../classify.js'
 import { ErrorCodes, LifespanError } from '../errors.js'
 import { killOnServer } from '../kill.js'

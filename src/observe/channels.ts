@@ -14,7 +14,7 @@
 import diagnostics_channel from 'node:diagnostics_channel'
 import type { ScopeKind } from '../scope.js'
 import type { DestroyReason } from '../pool.js'
-import type { ShutdownReport } from '../lifespan.js'
+import type { ShutdownReport } from '../shutdown.js'
 
 /** Channel names, all under `mysql-lifespan:`. */
 export const ChannelNames = Object.freeze({

@@ -3,7 +3,7 @@
  * @internal
  * The lifespan's publications: shutdown start and end.
  */
-import type { ShutdownReport } from '../lifespan.js'
+import type { ShutdownReport } from '../shutdown.js'
 import { shutdownEnd, type ShutdownEndMessage, shutdownStart, type ShutdownStartMessage } from './channels.js'
 
 /** @internal */
