@@ -55,13 +55,19 @@ async function newTable(prefix: string): Promise<string> {
  * Sends an INSERT while `on` holds on the server, waits until the server has refused it at least
  * once, runs `off`, then awaits the INSERT: a failover re-runs it on a fresh connection.
  */
-async function insertAcrossReadOnly(lifespan: Lifespan, table: string, on: string, off: string): Promise<void> {
+/**
+ * Makes the server read-only with `on`, sends an INSERT, and turns it back with `off` once the server
+ * received the INSERT (and, with `until`, once that too holds: e.g. the read-only question was asked,
+ * which must see the server still read-only).
+ */
+async function insertAcrossReadOnly(lifespan: Lifespan, table: string, on: string, off: string, until?: () => Promise<boolean>): Promise<void> {
   await server.query(on)
   let insert: Promise<unknown> | undefined
   try {
     insert = lifespan.db().query(`INSERT INTO ${table} (v) VALUES ('failover')`)
     insert.catch(() => {})
     while ((await received(`INSERT INTO ${table}`)) === 0) await sleep(10)
+    if (until) while (!(await until())) await sleep(10)
   } finally {
     await server.query(off)
   }
@@ -156,7 +162,7 @@ describe('a refusal is not a failover', () => {
     const lifespan = lifespanFor({ url: appUrl, retry: { retries: 50, minTimeoutMs: 20, maxTimeoutMs: 50 } })
     const probes = await received(READ_ONLY_PROBE)
     // Connections made now start read-only: the INSERT is refused with 1792, not 1290.
-    await insertAcrossReadOnly(lifespan, t, 'SET GLOBAL tx_read_only = 1', 'SET GLOBAL tx_read_only = 0')
+    await insertAcrossReadOnly(lifespan, t, 'SET GLOBAL tx_read_only = 1', 'SET GLOBAL tx_read_only = 0', async () => (await received(READ_ONLY_PROBE)) > probes)
     expect(await rowCount(t)).toBe(1)
     const stats = lifespan.stats().aliases.default!
     expect(stats.destroyed.broken).toBeGreaterThanOrEqual(1)
