@@ -47,6 +47,39 @@ export async function killOnServer(poolOptions: PoolOptions, threadIds: number[]
 }
 
 /**
+ * @internal `KILL QUERY` for statements past `queryTimeoutMs`, one side connection at a time per
+ * pool: ids that come in while one is out wait and go together in the next, so a burst of timeouts
+ * (a stalled path, an overloaded server) costs one extra connection, not one per statement.
+ */
+export class QueryKiller {
+  readonly #poolOptions: PoolOptions
+  #pending: Array<{ id: number; done: () => void }> = []
+  #running = false
+
+  constructor(poolOptions: PoolOptions) {
+    this.#poolOptions = poolOptions
+  }
+
+  /** Resolves once a `KILL QUERY` for `threadId` was attempted, whatever came of it. */
+  kill(threadId: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.#pending.push({ id: threadId, done: resolve })
+      if (!this.#running) void this.#drain()
+    })
+  }
+
+  async #drain(): Promise<void> {
+    this.#running = true
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0)
+      await killOnServer(this.#poolOptions, batch.map((b) => b.id), 'QUERY').catch(() => 0)
+      for (const b of batch) b.done()
+    }
+    this.#running = false
+  }
+}
+
+/**
  * @internal Kills an alias's connections server-side and logs how many the server killed; returns
  * that number, which the shutdown report adds up (so the log lines and `killed` agree).
  */

@@ -24,7 +24,7 @@ import {
 } from './pool-types.js'
 import { changesSchema, SessionState, tapSessionState, touchesSessionUnseen } from './connection-state.js'
 import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
-import { killAndLog, killOnServer } from './kill.js'
+import { QueryKiller, killAndLog } from './kill.js'
 import { sqlText } from './retry.js'
 import { cleanSession, type SessionBaseline } from './session.js'
 import { internal } from './observe/internal.js'
@@ -96,8 +96,9 @@ export class AliasPool {
     this.pool = mysql.createPool({ ...options.pool })
     this.pool.on('connection', (conn) => this.adopt(conn as PoolConnection))
     this.checkout = new Checkout(this, this.pool)
+    const killer = new QueryKiller(options.pool)
     this.timeoutEnv = {
-      killQuery: (threadId) => this.internal(() => killOnServer(this.options.pool, [threadId], 'QUERY')),
+      killQuery: (threadId) => this.internal(() => killer.kill(threadId)),
       destroy: (conn) => this.destroy(conn, 'timeout'),
       graceMs: options.pingTimeoutMs,
     }

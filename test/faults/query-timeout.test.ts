@@ -70,6 +70,27 @@ describe('queryTimeoutMs stops the statement on the server', () => {
     expect(lifespan.stats().aliases.default!.retries).toBe(0)
   })
 
+  it('a burst of timeouts kills through one side connection at a time, not one per statement', async () => {
+    const lifespan = lifespanFor({ databases: { default: { uri: env.server.url, connectionLimit: 8 } }, queryTimeoutMs: 300 })
+    // Eight scopes at once open the pool's eight connections before the count starts.
+    await Promise.all(Array.from({ length: 8 }, () => lifespan.scope(() => lifespan.db().query('SELECT SLEEP(0.1)'))))
+    expect(lifespan.stats().aliases.default!.created).toBe(8)
+    const connections = async (): Promise<number> =>
+      Number((await admin<Array<{ Value: string }>>("SHOW GLOBAL STATUS LIKE 'Connections'", [], env.server.url))[0]!.Value)
+    const before = await connections()
+    const burst = Array.from({ length: 8 }, (_, i) => lifespan.scope(() => lifespan.db().query(`SELECT SLEEP(5) AS s /* burst-${i} */`)))
+    const results = await Promise.allSettled(burst)
+    expect(results.every((r) => r.status === 'rejected' && (r.reason as { code?: string }).code === 'ERR_LIFESPAN_QUERY_TIMEOUT')).toBe(true)
+    expect(await running('burst-')).toBe(0)
+    // New server connections meanwhile: the second admin connection, and the side connections for KILL.
+    const side = (await connections()) - before - 1
+    expect(lifespan.stats().aliases.default!.created).toBe(8)
+    // One at a time, the ids that wait batched into the next: a few rounds, not one per statement
+    // (the chaos soak checks the budget itself: never more than the pool limit plus one).
+    expect(side).toBeGreaterThanOrEqual(1)
+    expect(side).toBeLessThan(8)
+  })
+
   it('a write whose server does not answer after the KILL rejects with QUERY_OUTCOME_UNKNOWN and is never re-run', async () => {
     const table = await counterTable()
     const lifespan = lifespanFor({ url: throughProxy(env.server.url, env.proxy), queryTimeoutMs: 300, pingTimeoutMs: 300 })
