@@ -61,11 +61,6 @@ interface TappableConnection {
   _command?: Command
 }
 
-/** Whether this mysql2 build has what the tap relies on. */
-export function canTap(conn: PoolConnection): boolean {
-  return typeof (conn as unknown as TappableConnection).handlePacket === 'function'
-}
-
 /**
  * Reads the status flags of every reply `conn` receives into `state`. Cheap: one byte compare
  * per packet, a few more for the last packet of a reply.

@@ -68,7 +68,7 @@ export async function prepareSession(exec: Exec, conn: PoolConnection, timeoutMs
  * baseline back in one statement. Two round trips; three when a `USE` changed the default
  * database, which a reset keeps.
  */
-export async function resetSession(exec: Exec, conn: PoolConnection, baseline: SessionBaseline, schemaChanged: boolean, timeoutMs: number): Promise<void> {
+async function resetSession(exec: Exec, conn: PoolConnection, baseline: SessionBaseline, schemaChanged: boolean, timeoutMs: number): Promise<void> {
   await withTimeout(new Promise<void>((resolve, reject) => conn.reset((err) => (err ? reject(err) : resolve()))), timeoutMs)
   const values: unknown[] = []
   const parts: string[] = []
@@ -115,7 +115,7 @@ export async function cleanSession(
 }
 
 /** Rolls back the transaction a scope left open. One round trip. */
-export async function rollbackSession(exec: Exec, conn: PoolConnection, timeoutMs: number): Promise<void> {
+async function rollbackSession(exec: Exec, conn: PoolConnection, timeoutMs: number): Promise<void> {
   await exec(conn, 'query', 'ROLLBACK', undefined, timeoutMs)
 }
 
