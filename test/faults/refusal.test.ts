@@ -149,7 +149,9 @@ describe('a refusal is not a failover', () => {
     const t = await newTable('ro_srv')
     const lifespan = lifespanFor({ url: appUrl, retry: { retries: 50, minTimeoutMs: 20, maxTimeoutMs: 50 } })
     await started(lifespan)
-    await insertAcrossReadOnly(lifespan, t, 'SET GLOBAL read_only = 1', 'SET GLOBAL read_only = 0')
+    // Back to writable only once the refusal came back: the server checks read_only as late as the
+    // commit, so an INSERT received just before `off` could otherwise pass on its first try.
+    await insertAcrossReadOnly(lifespan, t, 'SET GLOBAL read_only = 1', 'SET GLOBAL read_only = 0', async () => lifespan.stats().aliases.default!.retries >= 1)
     expect(await rowCount(t)).toBe(1)
     const stats = lifespan.stats().aliases.default!
     expect(stats.retries).toBeGreaterThanOrEqual(1)
