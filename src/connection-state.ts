@@ -29,6 +29,11 @@ export class SessionState {
   dirty = false
   /** A `USE` changed the default database (COM_RESET_CONNECTION keeps it: the reset must put it back). */
   schemaChanged = false
+  /**
+   * A time zone a tool set on the session (src/session-zone.ts), kept between scopes; `undefined`
+   * while the session has its handshake's zone.
+   */
+  zone: string | undefined = undefined
 
   /**
    * Inside a transaction: one is open, or autocommit is off (every statement then opens one

@@ -221,6 +221,28 @@ export class Lifespan {
     return frame.run(fn, this.#forget)
   }
 
+  /**
+   * An implicit task scope its caller holds (src/compat): `body` runs with it once the lifespan is
+   * running (starting it if needed); `fail` gets the refusal once shutdown has begun, or the
+   * startup's failure.
+   */
+  #hold(body: (frame: Frame, end: () => void) => void, fail: (err: unknown) => void): void {
+    if (this.#state === 'running') {
+      const frame = new Frame('task', this.#captureStacks)
+      this.#active.add(frame)
+      return frame.hold(this.#forget, body)
+    }
+    if (this.#state === 'created' || this.#state === 'starting') return void this.startup().then(() => this.#hold(body, fail), fail)
+    process.nextTick(fail, this.#refusal())
+  }
+
+  /** Settles once the lifespan runs (starting it if needed); rejects once shutdown has begun. */
+  #ready(): Promise<void> {
+    if (this.#state === 'running') return Promise.resolve()
+    if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#ready())
+    return Promise.reject(this.#refusal())
+  }
+
   #forget = (frame: Frame): void => {
     this.#active.delete(frame)
     if (this.#active.size === 0) this.#drained?.()
@@ -319,7 +341,8 @@ export class Lifespan {
       pool,
       classify: this.#classify,
       db: () => this.db(name),
-      scope: (fn) => this.scope(fn),
+      hold: (body, fail) => this.#hold(body, fail),
+      ready: () => this.#ready(),
     }
     this.#compatHosts.set(name, host)
     return host

@@ -11,7 +11,7 @@ import { ErrorCodes, LifespanError, TransactionLostError } from './errors.js'
 import { log } from './log.js'
 import type { Logger } from './options.js'
 import type { ConnectionCallback, ConnectionSource, DestroyReason } from './pool.js'
-import { publishScopeEnd, publishScopeStart, scopeEnd, scopeStart } from './observe/scope-events.js'
+import { observedAcquire, publishScopeEnd, publishScopeStart, scopeEnd, scopeStart } from './observe/scope-events.js'
 
 /** The kind of a scope: the unit of work it stands for. */
 export type ScopeKind = 'startup' | 'task' | 'shutdown'
@@ -282,6 +282,28 @@ export class Frame implements ScopeInfo, Context {
     })
   }
 
+  /**
+   * @internal Opens the scope for a caller that holds it instead of running in it (src/compat: a
+   * connection checked out outside any scope). `body(end)` runs at once; the scope ends when `end`
+   * is called (its leases ended, `onClosed` told), or when it is interrupted. No AsyncLocalStorage
+   * frame is entered and no promise made, unless a diagnostics subscriber needs the scope as the
+   * current store. Statements reach the scope through the holder, not through the store.
+   */
+  hold(onClosed: (frame: Frame) => void, body: (frame: Frame, end: () => void) => void): void {
+    let done = false
+    const end = (): void => {
+      if (done) return
+      done = true
+      const closing = this.close()
+      if (!closing) return finishHeld(this, onClosed)
+      const finish = (): void => finishHeld(this, onClosed)
+      closing.then(finish, finish)
+    }
+    this.settle = end
+    if (scopeStart.hasSubscribers || scopeEnd.hasSubscribers || observedAcquire()) return storage.run(this, enterHeld, this, body, end)
+    body(this, end)
+  }
+
   /** The lease of `pool`'s alias in this scope, created on first use. */
   lease(pool: ConnectionSource): Lease {
     const first = this.firstLease
@@ -397,6 +419,18 @@ function finishRun<T>(frame: Frame, onClosed: (frame: Frame) => void, ok: boolea
   onClosed(frame)
   if (ok) resolve(value as T)
   else reject(value)
+}
+
+/** The start of a held scope ({@link Frame.hold}) that diagnostics subscribers watch: inside its store. */
+function enterHeld(frame: Frame, body: (frame: Frame, end: () => void) => void, end: () => void): void {
+  if (scopeStart.hasSubscribers) publishScopeStart(frame)
+  body(frame, end)
+}
+
+/** The end of a held scope, its leases ended. */
+function finishHeld(frame: Frame, onClosed: (frame: Frame) => void): void {
+  if (scopeEnd.hasSubscribers) publishScopeEnd(frame, frame.interruption === undefined)
+  onClosed(frame)
 }
 
 function isThenable(value: unknown): value is PromiseLike<never> {

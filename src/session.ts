@@ -105,6 +105,7 @@ export async function cleanSession(
   if (m.session.dirty || !baseline.tracked) {
     counters.resets++
     await resetSession(exec, conn, baseline, m.session.schemaChanged, timeoutMs)
+    m.session.zone = undefined
   } else {
     counters.rollbacks++
     await rollbackSession(exec, conn, timeoutMs)

@@ -17,6 +17,7 @@ import type { StatementCallback } from './pool.js'
 import { publishRetry } from './observe/channels.js'
 import { judgeError } from './refusal.js'
 import { canRerun, retrying, sqlText, type StatementOptions } from './retry.js'
+import { fitZone, hasZone } from './session-zone.js'
 import type { Lease } from './scope.js'
 
 const ER_LOCK_DEADLOCK = 1213
@@ -30,6 +31,8 @@ export interface Statement {
   readonly sql: unknown
   readonly values: unknown
   readonly options: StatementOptions | undefined
+  /** The session time zone the statement expects (src/session-zone.ts); `undefined`: the handshake's. */
+  readonly zone?: string | undefined
 }
 
 /**
@@ -66,25 +69,48 @@ function transactionEnd(sql: unknown): 'rollback' | 'commit' | undefined {
   return undefined
 }
 
+/** One try of a statement: the scope's connection, the statement's time zone on it, then the statement. */
 function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, first: boolean, done: StatementCallback): void {
   lease.withConnection((err, conn) => {
     if (!conn) return done(err)
-    const { pool } = lease
-    const { method, sql, values } = statement
-    const session = pool.session(conn)
-    const inTransaction = session?.inTransaction === true
+    const session = lease.pool.session(conn)
+    // The common case (no tool zone on either side) is one compare.
+    if (session?.zone === statement.zone || hasZone(lease.pool, conn, statement.zone)) return send(lease, classify, statement, first, conn, session, done)
     lease.hold()
-    pool.send(conn, method, sql, values, (failure, rows, fields) => {
-      if (!failure) {
-        lease.unhold()
-        if (!inTransaction && session !== undefined && opened(session)) lease.openedBy = sqlText(sql)?.slice(0, 200)
-        return done(null, rows, fields)
+    fitZone(lease.pool, conn, statement.zone, (e) => {
+      lease.unhold()
+      if (!e) return send(lease, classify, statement, first, conn, session, done)
+      const cls = classify(e)
+      const error = withCode(e, cls)
+      if (isConnectionBroken(cls)) {
+        const inTransaction = lease.pool.inTransaction(conn)
+        lease.discard(conn, 'broken')
+        lease.pool.suspectAll()
+        if (inTransaction) lease.markLost(error)
+        // The statement was not sent: on another connection it cannot be doubled.
+        else if (first && lease.pool.options.retry) return attempt(lease, classify, statement, false, done)
       }
-      // A read-only error may need a question on this connection: it stays held until judged.
-      judgeError(failure, classify, pool, conn, false, (cls) => {
-        lease.unhold()
-        failed(lease, classify, statement, { conn, inTransaction, first, failure, cls }, done)
-      })
+      done(error)
+    })
+  })
+}
+
+/** Sends the statement on `conn` and judges a failure. */
+function send(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, first: boolean, conn: PoolConnection, session: SessionState | undefined, done: StatementCallback): void {
+  const { pool } = lease
+  const { method, sql, values } = statement
+  const inTransaction = session?.inTransaction === true
+  lease.hold()
+  pool.send(conn, method, sql, values, (failure, rows, fields) => {
+    if (!failure) {
+      lease.unhold()
+      if (!inTransaction && session !== undefined && opened(session)) lease.openedBy = sqlText(sql)?.slice(0, 200)
+      return done(null, rows, fields)
+    }
+    // A read-only error may need a question on this connection: it stays held until judged.
+    judgeError(failure, classify, pool, conn, false, (cls) => {
+      lease.unhold()
+      failed(lease, classify, statement, { conn, inTransaction, first, failure, cls }, done)
     })
   })
 }

@@ -11,6 +11,7 @@ import { CommitOutcomeUnknownError, ErrorCodes, InvalidOptionError, LifespanErro
 import type { ConnectionSource } from './pool.js'
 import { judgedClass } from './refusal.js'
 import { retrying } from './retry.js'
+import { fitZoneAsync, hasZone } from './session-zone.js'
 import { publishRetry } from './observe/channels.js'
 import { type Context, type Lease, type ScopeTransaction, storage } from './scope.js'
 import type { Method } from './statement.js'
@@ -143,6 +144,13 @@ export function runTransaction<T>(env: TransactionEnv, fn: (tx: Transaction) => 
 async function attempt<T>(env: TransactionEnv, fn: (tx: Transaction) => T | Promise<T>, options: TransactionOptions | undefined): Promise<T> {
   const { pool, lease, context, classify } = env
   const conn = await lease.connection()
+  // A time zone a tool left on the connection gives way to the handshake's (src/session-zone.ts).
+  if (!hasZone(pool, conn, undefined)) {
+    await fitZoneAsync(pool, conn, undefined).catch((err: unknown) => {
+      lease.discard(conn, 'broken')
+      throw err
+    })
+  }
   const unlock = lease.lockForTransaction()
   lease.hold()
   const tx = new Transaction(pool, conn, classify, options?.readOnly === true)

@@ -8,17 +8,19 @@
  */
 import { EventEmitter } from 'node:events'
 import mysql from 'mysql2'
+import type { PoolConnection } from 'mysql2'
 import { isConnectionBroken } from '../classify.js'
 import { ErrorCodes, LifespanError } from '../errors.js'
 import { killOnServer } from '../kill.js'
-import { canRerun, sqlText } from '../retry.js'
+import { sqlText } from '../retry.js'
+import { fitZone } from '../session-zone.js'
 import { type Context, type Lease, storage } from '../scope.js'
 import { type Method, runStatement } from '../statement.js'
 import { ToolTransaction } from './tool-transaction.js'
 import { type Callback, type CompatHost, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
 import { FacadeQuery, streamOn } from './query.js'
-import { ensureSetup, isSessionSetup } from './session-setup.js'
+import { isSessionSetup, setupZone } from './session-setup.js'
 import { adjustReply, applySettings, type ToolSettings } from './settings.js'
 
 /**
@@ -60,8 +62,8 @@ export class FacadeConnection extends EventEmitter {
   #streams: Set<FacadeQuery> | undefined
   #whenIdle: Array<() => void> = []
   #released = false
-  /** Driver connections: the tool's per-connection setup, applied to each connection it borrows. */
-  #setup: string | undefined
+  /** Driver connections: the time zone of the tool's per-connection setup, put on each connection its statements run on. */
+  #zone: string | undefined
   /** @internal Driver connections: settles once the lifespan is up (or refused). */
   ready: Promise<void> = Promise.resolve()
   /** Fields Sequelize's pool reads to validate a connection it keeps. */
@@ -90,30 +92,22 @@ export class FacadeConnection extends EventEmitter {
     this.#driverMode = driverMode
   }
 
-  /** @internal Pool mode: binds to the running scope (or an implicit one held until `release()`) and validates its connection. */
-  open(done: (err: unknown) => void): void {
-    const outer = this.#liveContext()
-    // Inside db().transaction(): its connection is validated and busy; statements will join it.
-    if (outer?.txs?.has(this.#host.alias)) {
-      this.#context = outer
-      return process.nextTick(done, null)
-    }
-    // Outside a scope the tool is called back from inside the implicit scope, which is the
-    // connection's: code it runs there before release() shares that scope, as db() would.
-    const reply = done
-    this.#inScope(
-      (context, end) =>
-        context.frame.lease(this.#host.pool).withConnection((err) => {
-          if (err) {
-            end()
-            return reply(err)
-          }
-          this.#context = context
-          this.#endImplicit = end
-          reply(null)
-        }),
-      reply,
-    )
+  /**
+   * @internal Pool mode: hands this connection to a tool, bound to `checkout`'s scope (see
+   * {@link checkOut}). Only a fresh connection, or one whose last holder released it and whose
+   * statements all settled ({@link FacadeConnection.reusable}), is bound.
+   */
+  bind(checkout: Checkout): void {
+    this.#context = checkout.context
+    this.#endImplicit = checkout.end
+    this.#released = false
+    this._closing = false
+    this.onRelease = undefined
+  }
+
+  /** @internal Released by its last holder, nothing of it still running: it may be bound again. */
+  get reusable(): boolean {
+    return this.#released && this.#pending === 0 && this.#pin === undefined && this.#endImplicit === undefined
   }
 
   /** mysql2's `connect(cb)`: calls back once the lifespan is up. Connections are the alias's; none is opened for this one. */
@@ -218,23 +212,7 @@ export class FacadeConnection extends EventEmitter {
   #inScope(fn: InScope, fail: (err: unknown) => void): void {
     const context = this.#liveContext()
     if (context) return fn(context, noop)
-    try {
-      this.#host.db()
-    } catch (err) {
-      return process.nextTick(fail, err)
-    }
-    let started = false
-    this.#host
-      .scope(
-        () =>
-          new Promise<void>((end) => {
-            started = true
-            fn(storage.getStore() as Context, end)
-          }),
-      )
-      .catch((err: unknown) => {
-        if (!started) fail(err)
-      })
+    implicitScope(this.#host, fn, fail)
   }
 
   #dispatch(method: Method, sql: unknown, values: unknown, cb: Callback | undefined): FacadeQuery {
@@ -259,7 +237,7 @@ export class FacadeConnection extends EventEmitter {
   #statement(method: Method, sql: unknown, values: unknown, cb: Callback): void {
     const text = sqlText(sql)
     if (this.#driverMode && !this.#pin && isSessionSetup(text)) {
-      this.#setup = text
+      this.#zone = setupZone(text as string)
       return process.nextTick(cb, null, { ...OK_REPLY }, undefined)
     }
     const kill = text === undefined ? null : KILL.exec(text)
@@ -293,49 +271,19 @@ export class FacadeConnection extends EventEmitter {
         taken.run(method, sql, values, reply)
       })
     }
-    this.#inScope((context, done) => this.#onScope(context, method, sql, values, 1, (err, rows, fields) => {
+    this.#inScope((context, done) => this.#onScope(context, method, sql, values, (err, rows, fields) => {
       done()
       reply(err, rows, fields)
     }), reply)
   }
 
-  /**
-   * A statement on the scope's connection. With a per-connection setup, reads are re-run here (a
-   * fresh connection needs the setup too), within the alias's retry policy.
-   */
-  #onScope(context: Context, method: Method, sql: unknown, values: unknown, attempt: number, cb: Callback): void {
+  /** A statement on the scope's connection, in the tool's time zone (if it set one). */
+  #onScope(context: Context, method: Method, sql: unknown, values: unknown, cb: Callback): void {
     const lease = context.frame.lease(this.#host.pool)
-    const { classify, pool } = this.#host
-    const setup = this.#setup
-    const again = (err: unknown, sent: boolean): boolean => {
-      const policy = pool.options.retry
-      if (setup === undefined || !policy || attempt > policy.retries) return false
-      // The setup failed before the statement was sent: running it on another connection cannot double it.
-      if (sent && (!isConnectionBroken(classify(err)) || !canRerun(sql, undefined))) return false
-      pool.countRetry()
-      this.#onScope(context, method, sql, values, attempt + 1, cb)
-      return true
-    }
-    const run = (): void =>
-      runStatement(lease, classify, { method, sql, values, options: setup === undefined ? undefined : { idempotent: false } }, (err, rows, fields) => {
-        if (!err) {
-          this.#adopt(context, lease)
-          return cb(null, rows, fields)
-        }
-        if (!again(err, true)) cb(err)
-      })
-    if (setup === undefined) return run()
-    lease.withConnection((err, conn) => {
-      if (!conn) return cb(err)
-      ensureSetup(pool, conn, setup, (e) => {
-        if (!e) return run()
-        const lost = isConnectionBroken(classify(e)) || (e as { code?: unknown }).code === ErrorCodes.QUERY_TIMEOUT
-        if (lost) {
-          lease.discard(conn, 'broken')
-          pool.suspectAll()
-        }
-        if (!lost || !again(e, false)) cb(e)
-      })
+    runStatement(lease, this.#host.classify, { method, sql, values, options: undefined, zone: this.#zone }, (err, rows, fields) => {
+      if (err) return cb(err)
+      this.#adopt(context, lease)
+      cb(null, rows, fields)
     })
   }
 
@@ -343,7 +291,7 @@ export class FacadeConnection extends EventEmitter {
   #adopt(context: Context, lease: Lease): void {
     const conn = lease.current
     if (this.#pin || !conn || !this.#host.pool.inTransaction(conn)) return
-    this.#pin = ToolTransaction.take(this.#host, context, lease, conn, undefined, this.#unpinned)
+    this.#pin = ToolTransaction.take(this.#host, context, lease, conn, { endScope: undefined, onEnd: this.#unpinned, zone: this.#zone })
   }
 
   #unpinned = (tx: ToolTransaction): void => {
@@ -368,9 +316,9 @@ export class FacadeConnection extends EventEmitter {
           end()
           return done(err)
         }
-        const tx = ToolTransaction.take(this.#host, scope, home, conn, end === noop ? undefined : end, this.#unpinned)
+        const tx = ToolTransaction.take(this.#host, scope, home, conn, { endScope: end === noop ? undefined : end, onEnd: this.#unpinned, zone: this.#zone })
         this.#pin = tx
-        ensureSetup(this.#host.pool, conn, this.#setup, (e) => {
+        fitZone(this.#host.pool, conn, this.#zone, (e) => {
           // Nothing of the transaction ran yet: the connection simply goes back.
           if (e) tx.end(false)
           done(e)
@@ -389,7 +337,7 @@ export class FacadeConnection extends EventEmitter {
       this.#settled()
     }
     const pin = this.#pin
-    if (pin) return streamOn(query, pin.lease, this.#host.classify, method, sql, values, over(noop))
+    if (pin) return streamOn(query, pin.lease, this.#host.classify, { method, sql, values, zone: this.#zone }, over(noop))
     const fail = (err: unknown): void => {
       over(noop)()
       query.fail(err)
@@ -397,7 +345,7 @@ export class FacadeConnection extends EventEmitter {
     if (this.#liveContext()?.txs?.has(this.#host.alias)) {
       return fail(new LifespanError(`A stream cannot run inside db().transaction() on "${this.#host.alias}"; run it outside the transaction.`, { code: ErrorCodes.NESTED_TRANSACTION }))
     }
-    this.#inScope((context, end) => streamOn(query, context.frame.lease(this.#host.pool), this.#host.classify, method, sql, values, over(end)), fail)
+    this.#inScope((context, end) => streamOn(query, context.frame.lease(this.#host.pool), this.#host.classify, { method, sql, values, zone: this.#zone }, over(end)), fail)
   }
 
   #settled(): void {
@@ -414,3 +362,44 @@ export class FacadeConnection extends EventEmitter {
 }
 
 function noop(): void {}
+
+/**
+ * Calls `fn` with an implicit scope that lasts until `fn` calls `done`, as `db()` outside any scope
+ * gets; strict mode refuses it (`fail`). The scope is held by the caller (no AsyncLocalStorage
+ * frame, no promise): this is every per-query checkout of a tool outside a scope.
+ */
+function implicitScope(host: CompatHost, fn: InScope, fail: (err: unknown) => void): void {
+  try {
+    host.db()
+  } catch (err) {
+    return process.nextTick(fail, err)
+  }
+  host.hold(fn, fail)
+}
+
+/** @internal A connection checked out for a tool: its scope, the end of the implicit scope (if one was opened), the pooled connection (if bound). */
+export interface Checkout {
+  readonly context: Context
+  readonly end: (() => void) | undefined
+  readonly connection: PoolConnection | undefined
+}
+
+/**
+ * @internal Pool mode's `getConnection`: the running scope's validated connection for the alias, or
+ * an implicit scope's, held until the tool releases it. Inside `db().transaction()` the connection is
+ * the transaction's (busy, already validated): statements will join it, and none is named here.
+ */
+export function checkOut(host: CompatHost, done: (err: unknown, checkout?: Checkout) => void): void {
+  const outer = liveContext()
+  if (outer?.txs?.has(host.alias)) return process.nextTick(done, null, { context: outer, end: undefined, connection: undefined })
+  const fn: InScope = (context, end) =>
+    context.frame.lease(host.pool).withConnection((err, conn) => {
+      if (err) {
+        end()
+        return done(err)
+      }
+      done(null, { context, end: end === noop ? undefined : end, connection: conn })
+    })
+  if (outer) return fn(outer, noop)
+  implicitScope(host, fn, done)
+}

@@ -45,8 +45,8 @@ export function createDriver(host: CompatHost): Driver {
   const connection = (options: object | string | undefined): FacadeConnection => {
     const config = objectOptions(options)
     const conn = new FacadeConnection(host, toolSettings(host, config), config, true)
-    // A scope with no statement starts the lifespan if needed and fails once it is stopping.
-    conn.ready = host.scope(async () => {})
+    // Starts the lifespan if needed; fails once it is stopping.
+    conn.ready = host.ready()
     conn.ready.then(
       () => conn.emit('connect'),
       (err: unknown) => {

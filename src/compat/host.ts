@@ -7,6 +7,7 @@
 import type { ErrorClass } from '../classify.js'
 import type { Database } from '../database.js'
 import type { ConnectionSource } from '../pool.js'
+import type { Context } from '../scope.js'
 
 /** @internal One alias, as the facades see it. */
 export interface CompatHost {
@@ -15,8 +16,14 @@ export interface CompatHost {
   readonly classify: (error: unknown) => ErrorClass
   /** `lifespan.db(alias)`: throws in strict mode outside a scope. */
   db(): Database
-  /** `lifespan.scope(fn)`: joins the running scope, or opens one (refused once shutdown began). */
-  scope<T>(fn: () => Promise<T>): Promise<T>
+  /**
+   * Opens an implicit task scope the caller holds (no AsyncLocalStorage frame, no promise), as
+   * `db()` outside any scope gets one: `body` runs with it once the lifespan runs (started if
+   * needed) and calls `end` to close it. `fail` gets the refusal once shutdown has begun.
+   */
+  hold(body: (context: Context, end: () => void) => void, fail: (err: unknown) => void): void
+  /** Settles once the lifespan runs (starting it if needed); rejects once shutdown has begun. */
+  ready(): Promise<void>
 }
 
 /** @internal mysql2's statement callback. */

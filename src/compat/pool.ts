@@ -7,9 +7,9 @@
  */
 import { EventEmitter } from 'node:events'
 import mysql from 'mysql2'
-import type { Pool as MysqlPool } from 'mysql2'
+import type { Pool as MysqlPool, PoolConnection } from 'mysql2'
 import { ErrorCodes, LifespanError } from '../errors.js'
-import { FacadeConnection } from './connection.js'
+import { checkOut, FacadeConnection } from './connection.js'
 import type { Callback, CompatHost } from './host.js'
 import { FacadeQuery } from './query.js'
 import { PromisePool } from './promise.js'
@@ -30,6 +30,7 @@ export class FacadePool extends EventEmitter {
   /** Statements sent to the pool itself: each runs like `db(alias)`, in the caller's scope or one of its own. */
   readonly #direct: FacadeConnection
   #ended = false
+  readonly #byConnection = new WeakMap<PoolConnection, FacadeConnection>()
   /** mysql2 keeps its options here; tools read `config.connectionLimit`. The alias's limit is the one that holds. */
   readonly config: Record<string, unknown>
 
@@ -44,14 +45,28 @@ export class FacadePool extends EventEmitter {
 
   getConnection(cb: (err: unknown, conn?: FacadeConnection) => void): void {
     if (this.#ended) return process.nextTick(cb, this.#endedError())
-    const conn = new FacadeConnection(this.#host, this.#settings, this.config)
-    conn.open((err) => {
-      if (err) return cb(err)
+    checkOut(this.#host, (err, checkout) => {
+      if (!checkout) return cb(err)
+      const conn = this.#connectionFor(checkout.connection)
+      conn.bind(checkout)
       // mysql2's pool events, for tools that listen (none of the five do; emitted only when someone listens).
       if (this.listenerCount('release') > 0) conn.onRelease = this.#released
       if (this.listenerCount('acquire') > 0) this.emit('acquire', conn)
       cb(null, conn)
     })
+  }
+
+  /**
+   * The facade connection for a pooled connection: the one it had last time when that one was
+   * released, as mysql2's pool hands out the same object per connection. Tools key their own state
+   * by it (Kysely keeps a wrapper and the server thread id per connection object).
+   */
+  #connectionFor(pooled: PoolConnection | undefined): FacadeConnection {
+    const known = pooled && this.#byConnection.get(pooled)
+    if (known?.reusable) return known
+    const conn = new FacadeConnection(this.#host, this.#settings, this.config)
+    if (pooled && !known) this.#byConnection.set(pooled, conn)
+    return conn
   }
 
   query(sql: unknown, values?: unknown, cb?: Callback): FacadeQuery {

@@ -9,6 +9,7 @@ import { Readable, type ReadableOptions } from 'node:stream'
 import type { PoolConnection } from 'mysql2'
 import { type ErrorClass, isConnectionBroken } from '../classify.js'
 import type { Lease } from '../scope.js'
+import { fitZone, hasZone } from '../session-zone.js'
 
 /** @internal The real mysql2 statement a {@link FacadeQuery} forwards. */
 export interface RealQuery {
@@ -97,16 +98,39 @@ export class FacadeQuery extends EventEmitter {
   }
 }
 
+/** @internal A streamed statement: mysql2's method and arguments, and the session time zone it expects. */
+export interface StreamStatement {
+  readonly method: 'query' | 'execute'
+  readonly sql: unknown
+  readonly values: unknown
+  readonly zone: string | undefined
+}
+
 /**
  * @internal Runs `query`'s statement on `lease`'s connection, held until the statement ends; `done`
  * is called once, after. A connection that broke is discarded, and a transaction it was in is lost
  * for the lease (as the statement path does).
  */
-export function streamOn(query: FacadeQuery, lease: Lease, classify: (err: unknown) => ErrorClass, method: 'query' | 'execute', sql: unknown, values: unknown, done: () => void): void {
+export function streamOn(query: FacadeQuery, lease: Lease, classify: (err: unknown) => ErrorClass, statement: StreamStatement, done: () => void): void {
+  const { method, sql, values, zone } = statement
   lease.withConnection((err, conn) => {
     if (!conn) {
       done()
       return query.fail(err)
+    }
+    if (!hasZone(lease.pool, conn, zone)) {
+      lease.hold()
+      return fitZone(lease.pool, conn, zone, (e) => {
+        lease.unhold()
+        if (!e) return streamOn(query, lease, classify, statement, done)
+        if (isConnectionBroken(classify(e))) {
+          if (lease.pool.inTransaction(conn)) lease.markLost(e)
+          lease.discard(conn, 'broken')
+          lease.pool.suspectAll()
+        }
+        done()
+        query.fail(e)
+      })
     }
     const inTransaction = lease.pool.inTransaction(conn)
     lease.hold()

@@ -11,6 +11,16 @@ import type { Context, Lease } from '../scope.js'
 import { type Method, runStatement } from '../statement.js'
 import type { Callback, CompatHost } from './host.js'
 
+/** @internal How a tool's transaction was taken. */
+export interface TakeOptions {
+  /** Ends a scope opened for the transaction. */
+  readonly endScope: (() => void) | undefined
+  /** Told once the transaction is over. */
+  readonly onEnd: (tx: ToolTransaction) => void
+  /** The tool's session time zone (`undefined`: the handshake's). */
+  readonly zone: string | undefined
+}
+
 /** @internal */
 export class ToolTransaction {
   /** The side lease the transaction's connection is kept on. */
@@ -21,26 +31,26 @@ export class ToolTransaction {
   readonly #drop: () => void
   readonly #endScope: (() => void) | undefined
   readonly #onEnd: (tx: ToolTransaction) => void
+  /** The tool's session time zone, for each of its statements (src/session-zone.ts). */
+  readonly #zone: string | undefined
   #ended = false
 
-  private constructor(host: CompatHost, lease: Lease, home: Lease, drop: () => void, endScope: (() => void) | undefined, onEnd: (tx: ToolTransaction) => void) {
+  private constructor(host: CompatHost, lease: Lease, home: Lease, drop: () => void, how: TakeOptions) {
     this.#host = host
     this.lease = lease
     this.#home = home
     this.#drop = drop
-    this.#endScope = endScope
-    this.#onEnd = onEnd
+    this.#endScope = how.endScope
+    this.#onEnd = how.onEnd
+    this.#zone = how.zone
   }
 
-  /**
-   * Takes `conn` out of `home` (the scope's lease in `context`) for a tool's transaction. `endScope`
-   * ends a scope opened for it; `onEnd` is told once the transaction is over.
-   */
-  static take(host: CompatHost, context: Context, home: Lease, conn: PoolConnection, endScope: (() => void) | undefined, onEnd: (tx: ToolTransaction) => void): ToolTransaction {
+  /** Takes `conn` out of `home` (the scope's lease in `context`) for a tool's transaction. */
+  static take(host: CompatHost, context: Context, home: Lease, conn: PoolConnection, how: TakeOptions): ToolTransaction {
     const side = context.frame.sideLease(host.pool)
     home.detach(conn)
     side.lease.attach(conn)
-    return new ToolTransaction(host, side.lease, home, side.drop, endScope, onEnd)
+    return new ToolTransaction(host, side.lease, home, side.drop, how)
   }
 
   /** The connection the transaction runs on (none after it was lost). */
@@ -50,7 +60,7 @@ export class ToolTransaction {
 
   /** Runs one statement of the transaction; ends it when the server says it is over (or its loss was acknowledged). */
   run(method: Method, sql: unknown, values: unknown, cb: Callback): void {
-    runStatement(this.lease, this.#host.classify, { method, sql, values, options: undefined }, (err, rows, fields) => {
+    runStatement(this.lease, this.#host.classify, { method, sql, values, options: undefined, zone: this.#zone }, (err, rows, fields) => {
       const conn = this.lease.current
       if (!this.lease.lost && (!conn || !this.#host.pool.inTransaction(conn))) this.end(false)
       cb(err, rows, fields)

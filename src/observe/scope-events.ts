@@ -5,9 +5,14 @@
  * hottest path: not even a call is made while nobody listens).
  */
 import type { Frame } from '../scope.js'
-import { scopeEnd, type ScopeEndMessage, scopeStart, type ScopeStartMessage } from './channels.js'
+import { acquire, scopeEnd, type ScopeEndMessage, scopeStart, type ScopeStartMessage } from './channels.js'
 
 export { scopeEnd, scopeStart }
+
+/** @internal A subscriber watches acquisitions: it reads the scope from the store, so a held scope must enter it. */
+export function observedAcquire(): boolean {
+  return acquire.hasSubscribers
+}
 
 /** @internal Published from inside the new scope's context (`frame` is the store), so subscribers see it as current. */
 export function publishScopeStart(frame: Frame | undefined): void {

@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest'
 import { ErrorCodes } from '../../src/index.js'
 import { admin, lifespanFor, mysqlUrl, sleep, tableName } from '../support/env.js'
 import { startDisposableServer } from '../support/disposable-server.js'
+import { startFaultProxy } from '../support/fault-proxy.js'
+import { throughProxy } from '../../demo/scenarios.js'
 import { makeTool } from './support/tools.js'
 
 const oneConnection = (): string => `${mysqlUrl()}${mysqlUrl().includes('?') ? '&' : '?'}connectionLimit=1`
@@ -26,22 +28,65 @@ describe('tool options through lifespan.driver()', () => {
     await source.destroy()
   })
 
-  it('Sequelize\'s SET time_zone holds for its statements on every connection, also after the session reset, and leaks into nobody else\'s scope', async () => {
+  it('Sequelize\'s SET time_zone holds for its statements on every connection and leaks into nobody else\'s scope; it stays on the connection between Sequelize\'s scopes, one SET each time the zone changes hands, no reset', async () => {
+    const server = await startDisposableServer()
+    const proxy = await startFaultProxy({ host: server.host, port: server.port })
+    try {
+      const lifespan = lifespanFor({ databases: { default: { uri: throughProxy(server.url, proxy), connectionLimit: 1 } } })
+      const s = new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), logging: false, timezone: '+03:00' })
+      const tzOf = async (): Promise<{ tz: string; id: number }> => {
+        const [row] = await s.query<{ tz: string; id: number }>('SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id', { type: QueryTypes.SELECT })
+        return row!
+      }
+      const dbTz = async (): Promise<{ tz: string; id: number }> => {
+        const [[row]] = (await lifespan.db().query('SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id')) as unknown as [[{ tz: string; id: number }]]
+        return row
+      }
+      /** What the server was sent while `fn` ran: statement texts, other commands by their code. */
+      const sent = async <T>(fn: () => Promise<T>): Promise<{ value: T; commands: string[] }> => {
+        const stop = proxy.recordCommands()
+        const value = await fn()
+        await sleep(50)
+        return { value, commands: stop().map((c) => (c.code === 0x03 ? c.sql : `command 0x${c.code.toString(16)}`)) }
+      }
+      const first = await lifespan.scope(tzOf)
+      expect(first.tz).toBe('+03:00')
+      // Sequelize again on the same (only) connection: its zone is still there, nothing else is sent.
+      const again = await sent(() => lifespan.scope(tzOf))
+      expect(again.value).toEqual(first)
+      expect(again.commands).toEqual(['SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id'])
+      // db() on that connection gets the server's own zone back first: one SET.
+      const other = await sent(() => lifespan.scope(dbTz))
+      expect(other.value.id).toBe(first.id)
+      expect(other.value.tz).toBe('SYSTEM')
+      expect(other.commands).toEqual(["SET SESSION time_zone = 'SYSTEM'", 'SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id'])
+      // Back to Sequelize: one SET again.
+      const back = await sent(() => lifespan.scope(tzOf))
+      expect(back.value).toEqual(first)
+      expect(back.commands).toEqual(["SET SESSION time_zone = '+03:00'", 'SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id'])
+      // In one scope the two take turns: each statement sees its own zone.
+      const mixed = await lifespan.scope(async () => [await tzOf(), await dbTz(), await tzOf()])
+      expect(mixed.map((r) => r.tz)).toEqual(['+03:00', 'SYSTEM', '+03:00'])
+      // None of this is a session change to undo.
+      expect(lifespan.stats().aliases.default!.resets).toBe(0)
+      await s.close()
+      await lifespan.shutdown()
+    } finally {
+      await proxy.close()
+      await server.stop()
+    }
+  })
+
+  it('a session reset (a scope that changed its session) drops Sequelize\'s zone; Sequelize\'s next statement puts it back', async () => {
     const lifespan = lifespanFor({ url: oneConnection() })
     const s = new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), logging: false, timezone: '+03:00' })
-    const tzOf = async (): Promise<{ tz: string; id: number }> => {
-      const [row] = await s.query<{ tz: string; id: number }>('SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id', { type: QueryTypes.SELECT })
-      return row!
-    }
-    const first = await lifespan.scope(tzOf)
-    const [[other]] = (await lifespan.scope(() => lifespan.db().query('SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id'))) as unknown as [[{ tz: string; id: number }]]
-    const again = await lifespan.scope(tzOf)
-    expect(first.tz).toBe('+03:00')
-    // The same (only) connection: reset between the scopes, so db() sees the server's own zone.
-    expect(other.id).toBe(first.id)
-    expect(other.tz).not.toBe('+03:00')
-    expect(again).toEqual({ tz: '+03:00', id: first.id })
-    expect(lifespan.stats().aliases.default!.resets).toBeGreaterThanOrEqual(2)
+    const tz = async (): Promise<string> => (await s.query<{ tz: string }>('SELECT @@session.time_zone AS tz', { type: QueryTypes.SELECT }))[0]!.tz
+    expect(await lifespan.scope(tz)).toBe('+03:00')
+    await lifespan.scope(() => lifespan.db().query('SET @dirty = 1'))
+    expect(lifespan.stats().aliases.default!.resets).toBe(1)
+    const [[row]] = (await lifespan.scope(() => lifespan.db().query('SELECT @@session.time_zone AS tz, @dirty AS d'))) as unknown as [[{ tz: string; d: unknown }]]
+    expect(row).toEqual({ tz: 'SYSTEM', d: null })
+    expect(await lifespan.scope(tz)).toBe('+03:00')
     await s.close()
   })
 
