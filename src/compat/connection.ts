@@ -21,7 +21,7 @@ import { type Callback, type CompatHost, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
 import { FacadeQuery, streamOn } from './query.js'
 import { isSessionSetup, setupZone } from './session-setup.js'
-import { adjustReply, applySettings, type ToolSettings } from './settings.js'
+import { adjustReply, applySettings, NO_SETTINGS, type ToolSettings } from './settings.js'
 
 /**
  * `KILL QUERY n` / `KILL CONNECTION n` a tool sends to cancel a statement (Kysely, from a pool or
@@ -221,16 +221,17 @@ export class FacadeConnection extends EventEmitter {
       values = undefined
     }
     const query = new FacadeQuery()
-    let args: { sql: unknown; values: unknown }
-    try {
-      args = applySettings(this.#settings, method, sql, values)
-    } catch (err) {
-      if (cb) process.nextTick(cb, err)
-      else query.fail(err)
-      return query
+    if (this.#settings !== NO_SETTINGS) {
+      try {
+        ;({ sql, values } = applySettings(this.#settings, method, sql, values))
+      } catch (err) {
+        if (cb) process.nextTick(cb, err)
+        else query.fail(err)
+        return query
+      }
     }
-    if (cb) this.#statement(method, args.sql, args.values, cb)
-    else this.#stream(query, method, args.sql, args.values)
+    if (cb) this.#statement(method, sql, values, cb)
+    else this.#stream(query, method, sql, values)
     return query
   }
 

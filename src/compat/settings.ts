@@ -102,9 +102,15 @@ export function adjustReply(settings: ToolSettings, rows: unknown): void {
  */
 export function applySettings(settings: ToolSettings, method: 'query' | 'execute', sql: unknown, values: unknown): { sql: unknown; values: unknown } {
   if (settings === NO_SETTINGS) return { sql, values }
-  const own = typeof sql === 'object' && sql !== null ? (sql as Record<string, unknown>) : { sql }
-  const options: Record<string, unknown> = { ...settings.query, ...own }
-  const bound = values ?? own.values
+  // One clone of the settings (V8 copies a literal's spread of one object by its map) and one store: this runs per statement.
+  const options: Record<string, unknown> = { ...settings.query }
+  let bound = values
+  if (typeof sql === 'object' && sql !== null) {
+    Object.assign(options, sql)
+    bound ??= (sql as { values?: unknown }).values
+  } else {
+    options.sql = sql
+  }
   if (settings.format && bound !== undefined) {
     if (method === 'execute') {
       if (Array.isArray(bound) && bound.some((v) => v instanceof Date)) {
