@@ -18,6 +18,7 @@ import { ToolTransaction } from './tool-transaction.js'
 import { type Callback, type CompatHost, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
 import { FacadeQuery, streamOn } from './query.js'
+import { DriverConnectionLeft, watchWait } from './pool-exit.js'
 import { ensureSetup, isSessionSetup } from './session-setup.js'
 import { adjustReply, applySettings, type ToolSettings } from './settings.js'
 
@@ -293,10 +294,26 @@ export class FacadeConnection extends EventEmitter {
         taken.run(method, sql, values, reply)
       })
     }
-    this.#inScope((context, done) => this.#onScope(context, method, sql, values, 1, (err, rows, fields) => {
-      done()
-      reply(err, rows, fields)
-    }), reply)
+    this.#inScope((context, done) => {
+      const waiting = this.#watchWait(context)
+      this.#onScope(context, method, sql, values, 1, (err, rows, fields) => {
+        if (waiting) clearTimeout(waiting)
+        done()
+        reply(err, rows, fields)
+      })
+    }, reply)
+  }
+
+  /** Driver connections: a statement that waits for another scope's connection gives the tool's pool slot back (pool-exit.ts). */
+  #watchWait(context: Context): NodeJS.Timeout | undefined {
+    if (!this.#driverMode || this._closing || this.listenerCount('error') === 0) return undefined
+    return watchWait(this.#host.pool, context.frame.lease(this.#host.pool), this.#leave)
+  }
+
+  #leave = (): void => {
+    if (this._closing || this.listenerCount('error') === 0) return
+    this._closing = true
+    this.emit('error', new DriverConnectionLeft(this.#host.alias))
   }
 
   /**
@@ -363,7 +380,9 @@ export class FacadeConnection extends EventEmitter {
     }
     this.#inScope((scope, end) => {
       const home = scope.frame.lease(this.#host.pool)
+      const waiting = this.#watchWait(scope)
       home.withConnection((err, conn) => {
+        if (waiting) clearTimeout(waiting)
         if (!conn) {
           end()
           return done(err)
