@@ -1,5 +1,5 @@
 /**
- * Sequelize 6 on mysql-lifespan: `new Sequelize(database, '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), pool: { max: 100 } })`.
+ * Sequelize 6 on mysql-lifespan: `new Sequelize(database, '', '', { dialect: 'mysql', dialectModule: lifespan.driver() })`.
  * Host, user and password are the alias's; the database must be the alias's.
  *
  *   MYSQL_URL=mysql://root@127.0.0.1:3306/test node examples/.build/sequelize/app.js
@@ -9,8 +9,8 @@ import { DataTypes, Sequelize } from 'sequelize'
 
 const url = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
 const lifespan = createLifespan({ databases: { default: url } })
-// Driver connections cost nothing: a pool.max of at least the scopes running at once (README, Limits).
-const sequelize = new Sequelize(new URL(url).pathname.slice(1), '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), logging: false, pool: { max: 100 } })
+// Driver connections cost nothing: pool.max (5 by default) only bounds Sequelize's statements at once (README, Limits).
+const sequelize = new Sequelize(new URL(url).pathname.slice(1), '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), logging: false, pool: { max: 10 } })
 const Person = sequelize.define('Person', { name: { type: DataTypes.STRING(40), allowNull: false } }, { tableName: 'example_sequelize', timestamps: false })
 
 await lifespan.run(async () => {

@@ -8,18 +8,18 @@
  */
 import { EventEmitter } from 'node:events'
 import mysql from 'mysql2'
-import type { PoolConnection } from 'mysql2'
-import { isConnectionBroken } from '../classify.js'
 import { ErrorCodes, LifespanError } from '../errors.js'
 import { killOnServer } from '../kill.js'
 import { sqlText } from '../retry.js'
 import { fitZone } from '../session-zone.js'
-import { type Context, type Lease, storage } from '../scope.js'
+import { type Context, type Lease } from '../scope.js'
+import { type Checkout, implicitScope, type InScope, liveContext, noop } from './checkout.js'
 import { type Method, runStatement } from '../statement.js'
 import { ToolTransaction } from './tool-transaction.js'
 import { type Callback, type CompatHost, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
 import { FacadeQuery, streamOn } from './query.js'
+import { DriverConnectionLeft, watchWait } from './pool-exit.js'
 import { isSessionSetup, setupZone } from './session-setup.js'
 import { adjustReply, applySettings, NO_SETTINGS, type ToolSettings } from './settings.js'
 
@@ -30,20 +30,11 @@ import { adjustReply, applySettings, NO_SETTINGS, type ToolSettings } from './se
  */
 const KILL = /^\s*kill\s+(query|connection)\s+(\d+)\s*;?\s*$/i
 
-/** Runs with a live scope context; `done` ends the implicit scope opened for it, if one was. */
-type InScope = (context: Context, done: () => void) => void
-
 /** What a session-setup statement resolves with: an OK packet, as mysql2 gives. */
 const OK_REPLY = Object.freeze({ fieldCount: 0, affectedRows: 0, insertId: 0, info: '', serverStatus: 2, warningStatus: 0, changedRows: 0 })
 
 const OPEN_STREAM = Object.freeze({ destroyed: false })
 const CLOSED_STREAM = Object.freeze({ destroyed: true })
-
-/** The running scope, unless it has ended. */
-function liveContext(): Context | undefined {
-  const context = storage.getStore()
-  return context && !context.frame.closed ? context : undefined
-}
 
 /**
  * @internal A mysql2-compatible connection. From `getConnection` it belongs to one scope (the
@@ -272,10 +263,26 @@ export class FacadeConnection extends EventEmitter {
         taken.run(method, sql, values, reply)
       })
     }
-    this.#inScope((context, done) => this.#onScope(context, method, sql, values, (err, rows, fields) => {
-      done()
-      reply(err, rows, fields)
-    }), reply)
+    this.#inScope((context, done) => {
+      const waiting = this.#watchWait(context)
+      this.#onScope(context, method, sql, values, (err, rows, fields) => {
+        if (waiting) clearTimeout(waiting)
+        done()
+        reply(err, rows, fields)
+      })
+    }, reply)
+  }
+
+  /** Driver connections: a statement that waits for another scope's connection gives the tool's pool slot back (pool-exit.ts). */
+  #watchWait(context: Context): NodeJS.Timeout | undefined {
+    if (!this.#driverMode || this._closing || this.listenerCount('error') === 0) return undefined
+    return watchWait(this.#host.pool, context.frame.lease(this.#host.pool), this.#leave)
+  }
+
+  #leave = (): void => {
+    if (this._closing || this.listenerCount('error') === 0) return
+    this._closing = true
+    this.emit('error', new DriverConnectionLeft(this.#host.alias))
   }
 
   /** A statement on the scope's connection, in the tool's time zone (if it set one). */
@@ -312,7 +319,9 @@ export class FacadeConnection extends EventEmitter {
     }
     this.#inScope((scope, end) => {
       const home = scope.frame.lease(this.#host.pool)
+      const waiting = this.#watchWait(scope)
       home.withConnection((err, conn) => {
+        if (waiting) clearTimeout(waiting)
         if (!conn) {
           end()
           return done(err)
@@ -360,47 +369,4 @@ export class FacadeConnection extends EventEmitter {
     if (this.#pending === 0) fn()
     else this.#whenIdle.push(fn)
   }
-}
-
-function noop(): void {}
-
-/**
- * Calls `fn` with an implicit scope that lasts until `fn` calls `done`, as `db()` outside any scope
- * gets; strict mode refuses it (`fail`). The scope is held by the caller (no AsyncLocalStorage
- * frame, no promise): this is every per-query checkout of a tool outside a scope.
- */
-function implicitScope(host: CompatHost, fn: InScope, fail: (err: unknown) => void): void {
-  try {
-    host.db()
-  } catch (err) {
-    return process.nextTick(fail, err)
-  }
-  host.hold(fn, fail)
-}
-
-/** @internal A connection checked out for a tool: its scope, the end of the implicit scope (if one was opened), the pooled connection (if bound). */
-export interface Checkout {
-  readonly context: Context
-  readonly end: (() => void) | undefined
-  readonly connection: PoolConnection | undefined
-}
-
-/**
- * @internal Pool mode's `getConnection`: the running scope's validated connection for the alias, or
- * an implicit scope's, held until the tool releases it. Inside `db().transaction()` the connection is
- * the transaction's (busy, already validated): statements will join it, and none is named here.
- */
-export function checkOut(host: CompatHost, done: (err: unknown, checkout?: Checkout) => void): void {
-  const outer = liveContext()
-  if (outer?.txs?.has(host.alias)) return process.nextTick(done, null, { context: outer, end: undefined, connection: undefined })
-  const fn: InScope = (context, end) =>
-    context.frame.lease(host.pool).withConnection((err, conn) => {
-      if (err) {
-        end()
-        return done(err)
-      }
-      done(null, { context, end: end === noop ? undefined : end, connection: conn })
-    })
-  if (outer) return fn(outer, noop)
-  implicitScope(host, fn, done)
 }

@@ -16,7 +16,7 @@ export const drizzleDb = drizzle({ client: lifespan.pool() })
 export const drizzlePositional = drizzle(lifespan.pool())
 export const knexDb = knex({ client: 'mysql2', connectionPool: lifespan.pool() })
 export const typeorm = new DataSource({ type: 'mysql', driver: lifespan.driver(), database: 'app' })
-export const sequelize = new Sequelize('app', '', '', { dialect: 'mysql', dialectModule: lifespan.driver(), pool: { max: 100 } })
+export const sequelize = new Sequelize('app', '', '', { dialect: 'mysql', dialectModule: lifespan.driver() })
 // Another alias, and the promise forms.
 export const reportsPool = lifespan.pool('default').promise()
 export const promisePool = lifespan.driver().createPoolPromise()

@@ -175,7 +175,7 @@ function typeorm(target: Target, table: string): ToolApi {
 function sequelize(target: Target, table: string): ToolApi {
   const s =
     'lifespan' in target
-      ? // Driver connections cost nothing; enough of them that scopes never wait on Sequelize's pool (README).
+      ? // Driver connections cost nothing; pool.max bounds Sequelize's statements at once, so one above any alias's limit (README, Limits).
         new Sequelize('test', '', '', { dialect: 'mysql', dialectModule: target.lifespan.driver(), logging: false, pool: { max: 64 } })
       : new Sequelize(target.url, { dialect: 'mysql', logging: false, pool: { max: target.pool, min: 0 } })
   const Row = s.define('row', { v: { type: DataTypes.STRING(40), allowNull: false } }, { tableName: table, timestamps: false })
