@@ -18,6 +18,12 @@ import { type Queryable, runTransaction, type Transaction, type TransactionOptio
 export interface DatabaseHost {
   /** Runs `fn` in a fresh task scope (the implicit scope of a call made outside any scope). */
   implicitScope<T>(fn: () => Promise<T>): Promise<T>
+  /**
+   * Opens an implicit task scope held by the caller, without an AsyncLocalStorage frame (a lone
+   * statement outside any scope runs no code of the caller in it): `body` runs once the lifespan
+   * runs and calls `end` to close it; `fail` gets the refusal once shutdown has begun.
+   */
+  hold(body: (frame: Frame, end: () => void) => void, fail: (err: unknown) => void): void
   readonly classify: (error: unknown) => ErrorClass
 }
 
@@ -137,12 +143,26 @@ export class Database implements Queryable {
     if (checked !== '') this.#router?.after(context.frame, checked)
   }
 
+  /** A statement outside any scope, in an implicit scope of its own that ends when it settles. */
+  #alone(method: Method, sql: unknown, values: unknown, options: StatementOptions | undefined): Promise<[unknown, unknown]> {
+    return new Promise((resolve, reject) =>
+      this.#host.hold((frame, end) => {
+        const lease = frame.lease(this.#router ? this.#router.forStatement(frame, sql) : this.#pool)
+        runStatement(lease, this.#host.classify, { method, sql, values, options }, (err, rows, fields) => {
+          end()
+          if (err) reject(err)
+          else resolve([rows, fields])
+        })
+      }, reject),
+    )
+  }
+
   #run(method: Method, sql: unknown, values: unknown, options: StatementOptions | undefined): Promise<[unknown, unknown]> {
     const context = storage.getStore()
     const tx = context?.txs?.get(this.alias)
     if (tx) return tx.run(method, sql, values)
     // Outside any scope, or after the scope ended (a statement it did not await): one of its own.
-    if (!context || context.frame.closed) return this.#host.implicitScope(() => this.#run(method, sql, values, options))
+    if (!context || context.frame.closed) return this.#alone(method, sql, values, options)
     const lease = context.frame.lease(this.#router ? this.#router.forStatement(context.frame, sql) : this.#pool)
     return new Promise((resolve, reject) =>
       runStatement(lease, this.#host.classify, { method, sql, values, options }, (err, rows, fields) => (err ? reject(err) : resolve([rows, fields]))),

@@ -75,6 +75,7 @@ export class Lifespan {
     this.#host = {
       classify: this.#classify,
       implicitScope: (fn) => this.scope(fn),
+      hold: (body, fail) => this.#hold(body, fail),
     }
   }
 

@@ -52,6 +52,8 @@ export class FacadeConnection extends EventEmitter {
   /** Streams running now: a release drops the rows their consumer no longer reads. */
   #streams: Set<FacadeQuery> | undefined
   #whenIdle: Array<() => void> = []
+  /** What statements with a callback return: it emits nothing (their results go to the callback). */
+  #called: FacadeQuery | undefined
   #released = false
   /** Driver connections: the time zone of the tool's per-connection setup, put on each connection its statements run on. */
   #zone: string | undefined
@@ -211,7 +213,8 @@ export class FacadeConnection extends EventEmitter {
       cb = values as Callback
       values = undefined
     }
-    const query = new FacadeQuery()
+    // With a callback mysql2's Query emits nothing a tool uses (Sequelize only sets its listener limit): one per connection will do.
+    const query = cb ? (this.#called ??= new FacadeQuery()) : new FacadeQuery()
     if (this.#settings !== NO_SETTINGS) {
       try {
         ;({ sql, values } = applySettings(this.#settings, method, sql, values))
