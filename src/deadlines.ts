@@ -9,7 +9,8 @@
 export interface Wait<T> {
   readonly deadline: number
   ended: boolean
-  readonly payload: T
+  /** Dropped when the wait ends: an ended wait may stay in the list until the ones before it end. */
+  payload: T | undefined
 }
 
 /** @internal The waits of one pool and the timer of the earliest deadline among them. */
@@ -44,6 +45,7 @@ export class Deadlines<T> {
   end(wait: Wait<T>): boolean {
     if (wait.ended) return false
     wait.ended = true
+    wait.payload = undefined
     this.#trim()
     return true
   }
@@ -75,7 +77,9 @@ export class Deadlines<T> {
       if (wait.ended) continue
       if (wait.deadline <= now) {
         wait.ended = true
-        this.#onExpire(wait.payload)
+        const payload = wait.payload as T
+        wait.payload = undefined
+        this.#onExpire(payload)
       } else if (wait.deadline < next) {
         next = wait.deadline
       }
