@@ -8,8 +8,11 @@ import { makeTool, type ToolName } from '../test/orm/support/tools.js'
 
 interface Config {
   tool: ToolName
-  /** `scoped`: on mysql-lifespan, three reads per scope (a request's queries sharing its connection). */
-  variant: 'plain' | 'lifespan' | 'scoped'
+  /**
+   * `scoped`: on mysql-lifespan, three reads per scope (a request's queries sharing its connection).
+   * `mysql2Pool`: Knex on a plain mysql2 pool given through `connectionPool` (the facade's path inside Knex).
+   */
+  variant: 'plain' | 'mysql2Pool' | 'lifespan' | 'scoped'
   url: string
   table: string
   rows: number
@@ -20,8 +23,9 @@ interface Config {
 }
 
 async function main(config: Config): Promise<void> {
-  const lifespan = config.variant !== 'plain' ? createLifespan({ databases: { default: { uri: config.url, connectionLimit: config.pool } } }) : undefined
-  const api = makeTool(config.tool, lifespan ? { lifespan } : { url: config.url, pool: config.pool }, config.table)
+  const onLifespan = config.variant === 'lifespan' || config.variant === 'scoped'
+  const lifespan = onLifespan ? createLifespan({ databases: { default: { uri: config.url, connectionLimit: config.pool } } }) : undefined
+  const api = makeTool(config.tool, lifespan ? { lifespan } : { url: config.url, pool: config.pool, mysql2Pool: config.variant === 'mysql2Pool' }, config.table)
   const run = async (ms: number): Promise<number> => {
     const end = Date.now() + ms
     let ops = 0

@@ -42,7 +42,9 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
   for (let round = 0; round < options.rounds; round++) {
     for (const tool of TOOLS) {
       // Alternate which variant goes first: a round's later process may find a warmer server.
-      const order = round % 2 === 0 ? (['plain', 'lifespan', 'scoped'] as const) : (['scoped', 'lifespan', 'plain'] as const)
+      // Knex also on a plain mysql2 pool through connectionPool: its own tarn pool takes another path inside Knex.
+      const variants = tool === 'knex' ? (['plain', 'mysql2Pool', 'lifespan', 'scoped'] as const) : (['plain', 'lifespan', 'scoped'] as const)
+      const order = round % 2 === 0 ? variants : [...variants].reverse()
       for (const variant of order) {
         const config = { tool, variant, url: options.url, table: TABLE, rows: ROWS, pool: 10, concurrency: options.concurrency, warmupMs: options.warmupMs, windowMs: options.windowMs }
         const [line] = await runChild(WORKER, config, { timeoutMs: 60_000 })
@@ -50,7 +52,8 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
         ops.set(key, [...(ops.get(key) ?? []), Number(line?.opsPerSec)])
       }
       const last = (v: string): string => fmtInt(ops.get(`${tool}/${v}`)!.at(-1)!)
-      options.log(`  round ${round + 1}/${options.rounds} ${tool}: plain ${last('plain')}, lifespan ${last('lifespan')}, 3 per scope ${last('scoped')} reads/s`)
+      const pool = tool === 'knex' ? `, on a mysql2 pool ${last('mysql2Pool')}` : ''
+      options.log(`  round ${round + 1}/${options.rounds} ${tool}: plain ${last('plain')}${pool}, lifespan ${last('lifespan')}, 3 per scope ${last('scoped')} reads/s`)
     }
   }
   const ratios: Record<string, number> = {}
@@ -61,6 +64,13 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
     ratios[tool] = lifespan / plain
     return [tool, fmtInt(plain), fmtInt(lifespan), fmtRatio(lifespan / plain), fmtInt(scoped), fmtRatio(scoped / plain)]
   })
+  const knexPool = ops.get('knex/mysql2Pool')
+  if (knexPool) {
+    const base = median(knexPool)
+    const lifespan = median(ops.get('knex/lifespan')!)
+    ratios['knex against Knex on a mysql2 pool'] = lifespan / base
+    overheadRows.push(['knex on a mysql2 pool (`connectionPool`)', fmtInt(base), fmtInt(lifespan), fmtRatio(lifespan / base), fmtInt(median(ops.get('knex/scoped')!)), fmtRatio(median(ops.get('knex/scoped')!) / base)])
+  }
 
   const target = new URL(options.url)
   const server = await startDisposableServer()
@@ -96,7 +106,8 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
     `Reads by id through each tool's query API, concurrency ${options.concurrency}, pool of 10, ${ROWS} rows; median of ${options.rounds} round(s) of ` +
       `${options.windowMs} ms windows after ${options.warmupMs} ms of warm-up, each variant in a fresh process, the variants alternating. ` +
       'On mysql-lifespan every read runs outside any scope, so each gets an implicit scope of its own (the facade\'s getConnection, validated on entry); ' +
-      'in the last columns three reads share a scope, and so its connection, as a request\'s queries do behind an adapter.',
+      'in the last columns three reads share a scope, and so its connection, as a request\'s queries do behind an adapter. ' +
+      'Knex\'s own pool is tarn over connections it opens; its last row puts Knex on a plain mysql2 pool through `connectionPool` instead, the path the facade takes inside Knex.',
     '',
     table(['tool', ...SCENARIOS.flatMap((n) => [`${TITLES[n]}: own pool`, 'on mysql-lifespan'])], recoveryRows),
     '',

@@ -51,8 +51,11 @@ export interface FacadeSource {
   driver(alias?: string): DriverFacade
 }
 
-/** Where a tool runs: mysql-lifespan's facade, or a mysql2 pool of its own. */
-export type Target = { lifespan: FacadeSource } | { url: string; pool: number }
+/**
+ * Where a tool runs: mysql-lifespan's facade, or a mysql2 pool of its own. `mysql2Pool`: Knex gets a
+ * mysql2 pool through `connectionPool` (the facade's path inside Knex) instead of its own tarn pool.
+ */
+export type Target = { lifespan: FacadeSource } | { url: string; pool: number; mysql2Pool?: boolean }
 
 function urlParts(url: string): { host: string; port: number; user: string; password: string; database: string } {
   const u = new URL(url)
@@ -110,10 +113,14 @@ function drizzleTool(target: Target, table: string): ToolApi {
 }
 
 function knexTool(target: Target, table: string): ToolApi {
+  const ownPool = !('lifespan' in target) && target.mysql2Pool ? mysql.createPool({ uri: target.url, connectionLimit: target.pool }) : undefined
   const k =
     'lifespan' in target
       ? knexFactory({ client: 'mysql2', connectionPool: target.lifespan.pool() })
-      : knexFactory({ client: 'mysql2', connection: target.url, pool: { min: 0, max: target.pool } })
+      : ownPool
+        ? // Knex 3.3's typings want `end(cb: (err?: Error) => void)`, which mysql2's Pool type does not declare (lifespan.pool() does).
+          knexFactory({ client: 'mysql2', connectionPool: ownPool as unknown as PoolFacade })
+        : knexFactory({ client: 'mysql2', connection: target.url, pool: { min: 0, max: target.pool } })
   const read = async (q: knexFactory.Knex | knexFactory.Knex.Transaction, s: string) => ((await q.raw(s)) as [Array<Record<string, unknown>>])[0]
   return {
     insert: async (v) => void (await k(table).insert({ v })),
@@ -127,7 +134,11 @@ function knexTool(target: Target, table: string): ToolApi {
       for await (const row of k(table).select('v').orderBy('id').stream() as Readable) yield (row as { v: string }).v
     },
     cancel: (s, ms) => k.raw(s).timeout(ms, { cancel: true }),
-    close: () => k.destroy(),
+    // Knex leaves a pool given through connectionPool to its owner.
+    close: async () => {
+      await k.destroy()
+      await ownPool?.promise().end()
+    },
   }
 }
 
