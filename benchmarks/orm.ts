@@ -20,6 +20,7 @@ const WORKER = fileURLToPath(new URL('./orm-worker.js', import.meta.url))
 // Built by `npm run build:tools` (which `npm run bench` runs), as the tests use it.
 const FAULT_CLIENT = fileURLToPath(new URL('../../test/orm/support/orm-fault-client.js', import.meta.url))
 const TABLE = 'bench_orm_rows'
+const SEMI_SPACE = '--max-semi-space-size=64'
 const ROWS = 1_000
 
 export interface OrmOptions {
@@ -72,6 +73,27 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
     overheadRows.push(['knex on a mysql2 pool (`connectionPool`)', fmtInt(base), fmtInt(lifespan), fmtRatio(lifespan / base), fmtInt(median(ops.get('knex/scoped')!)), fmtRatio(median(ops.get('knex/scoped')!) / base)])
   }
 
+  // The same two sides with a 64 MiB young generation: on 2 cores V8's default one promotes short-lived
+  // objects of requests in flight by chance, run to run, on either side (see benchmarks/README.md).
+  const semi = new Map<string, number[]>()
+  for (let round = 0; round < options.rounds; round++) {
+    for (const tool of TOOLS) {
+      const order = round % 2 === 0 ? (['plain', 'lifespan'] as const) : (['lifespan', 'plain'] as const)
+      for (const variant of order) {
+        const config = { tool, variant, url: options.url, table: TABLE, rows: ROWS, pool: 10, concurrency: options.concurrency, warmupMs: options.warmupMs, windowMs: options.windowMs }
+        const [line] = await runChild(WORKER, config, { timeoutMs: 60_000, nodeArgs: [SEMI_SPACE] })
+        const key = `${tool}/${variant}`
+        semi.set(key, [...(semi.get(key) ?? []), Number(line?.opsPerSec)])
+      }
+      options.log(`  round ${round + 1}/${options.rounds} ${tool} (${SEMI_SPACE}): plain ${fmtInt(semi.get(`${tool}/plain`)!.at(-1)!)}, lifespan ${fmtInt(semi.get(`${tool}/lifespan`)!.at(-1)!)} reads/s`)
+    }
+  }
+  const semiRows = TOOLS.map((tool) => {
+    const plain = median(semi.get(`${tool}/plain`)!)
+    const lifespan = median(semi.get(`${tool}/lifespan`)!)
+    return [tool, fmtInt(plain), fmtInt(lifespan), fmtRatio(lifespan / plain)]
+  })
+
   const target = new URL(options.url)
   const server = await startDisposableServer()
   boost(server.pid)
@@ -108,6 +130,10 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       'On mysql-lifespan every read runs outside any scope, so each gets an implicit scope of its own (the facade\'s getConnection, validated on entry); ' +
       'in the last columns three reads share a scope, and so its connection, as a request\'s queries do behind an adapter. ' +
       'Knex\'s own pool is tarn over connections it opens; its last row puts Knex on a plain mysql2 pool through `connectionPool` instead, the path the facade takes inside Knex.',
+    '',
+    `The same reads with \`${SEMI_SPACE}\` for both sides (a 64 MiB young generation), plain and mysql-lifespan alternating, ${options.rounds} round(s):`,
+    '',
+    table(['tool', 'own pool, reads/s', 'on mysql-lifespan, reads/s', 'ratio'], semiRows),
     '',
     table(['tool', ...SCENARIOS.flatMap((n) => [`${TITLES[n]}: own pool`, 'on mysql-lifespan'])], recoveryRows),
     '',
