@@ -67,6 +67,9 @@ describe('tool options through lifespan.driver()', () => {
       // In one scope the two take turns: each statement sees its own zone.
       const mixed = await lifespan.scope(async () => [await tzOf(), await dbTz(), await tzOf()])
       expect(mixed.map((r) => r.tz)).toEqual(['+03:00', 'SYSTEM', '+03:00'])
+      // db().transaction() on the connection Sequelize left its zone on runs in the server's zone.
+      const [[inTx]] = (await lifespan.scope(() => lifespan.db().transaction((tx) => tx.query('SELECT @@session.time_zone AS tz, CONNECTION_ID() AS id')))) as unknown as [[{ tz: string; id: number }]]
+      expect(inTx).toEqual({ tz: 'SYSTEM', id: first.id })
       // None of this is a session change to undo.
       expect(lifespan.stats().aliases.default!.resets).toBe(0)
       await s.close()
