@@ -216,10 +216,15 @@ export class Lifespan {
   #open<T>(fn: () => T | Promise<T>, kind: ScopeKind, logger: Logger | undefined): Promise<T> {
     // Shutdown may have begun while startup was awaited.
     if (this.#state !== 'running' && !(this.#state === 'stopping' && kind === 'shutdown')) return Promise.reject(this.#refusal())
+    return this.#newFrame(kind, logger).run(fn, this.#forget)
+  }
+
+  /** A scope, counted among the open ones until it closes. */
+  #newFrame(kind: ScopeKind, logger: Logger | undefined): Frame {
     const frame = new Frame(kind, this.#captureStacks)
     frame.logger = logger
     this.#active.add(frame)
-    return frame.run(fn, this.#forget)
+    return frame
   }
 
   /**
@@ -228,13 +233,8 @@ export class Lifespan {
    * startup's failure.
    */
   #hold(body: (frame: Frame, end: () => void) => void, fail: (err: unknown) => void): void {
-    if (this.#state === 'running') {
-      const frame = new Frame('task', this.#captureStacks)
-      this.#active.add(frame)
-      return frame.hold(this.#forget, body)
-    }
-    if (this.#state === 'created' || this.#state === 'starting') return void this.startup().then(() => this.#hold(body, fail), fail)
-    process.nextTick(fail, this.#refusal())
+    if (this.#state === 'running') return this.#newFrame('task', undefined).hold(this.#forget, body)
+    this.#ready().then(() => this.#hold(body, fail), fail)
   }
 
   /** Settles once the lifespan runs (starting it if needed); rejects once shutdown has begun. */

@@ -129,6 +129,16 @@ export class Lease {
     this.lost = undefined
   }
 
+  /**
+   * `conn` broke: it is destroyed, the pool's older idle connections become suspect, and a
+   * transaction it was in (`inTransaction`) is lost for the scope.
+   */
+  broke(conn: PoolConnection, inTransaction: boolean, cause: unknown): void {
+    this.discard(conn, 'broken')
+    this.pool.suspectAll()
+    if (inTransaction) this.markLost(cause)
+  }
+
   /** Gives up `conn` after it broke; the next statement gets a fresh connection. */
   discard(conn: PoolConnection, reason: DestroyReason): void {
     this.pool.destroy(conn, reason)
@@ -272,10 +282,7 @@ export class Frame implements ScopeInfo, Context {
       const settle = (ok: boolean, value: unknown): void => {
         if (done) return
         done = true
-        const closing = this.close()
-        if (!closing) return finishRun(this, onClosed, ok, value, resolve, reject)
-        const finish = (): void => finishRun(this, onClosed, ok, value, resolve, reject)
-        closing.then(finish, finish)
+        this.closeThen(() => finishRun(this, onClosed, ok, value, resolve, reject))
       }
       this.settle = settle
       storage.run(this, enter, fn, settle)
@@ -294,10 +301,7 @@ export class Frame implements ScopeInfo, Context {
     const end = (): void => {
       if (done) return
       done = true
-      const closing = this.close()
-      if (!closing) return finishHeld(this, onClosed)
-      const finish = (): void => finishHeld(this, onClosed)
-      closing.then(finish, finish)
+      this.closeThen(() => finishHeld(this, onClosed))
     }
     this.settle = end
     if (scopeStart.hasSubscribers || scopeEnd.hasSubscribers || observedAcquire()) return storage.run(this, enterHeld, this, body, end)
@@ -337,6 +341,13 @@ export class Frame implements ScopeInfo, Context {
     if (this.interruption) return
     this.interruption = error
     this.settle?.(false, error)
+  }
+
+  /** {@link Frame.close}, then `finish` (at once when nothing had to wait). */
+  private closeThen(finish: () => void): void {
+    const closing = this.close()
+    if (!closing) return finish()
+    closing.then(finish, finish)
   }
 
   /** Gives every leased connection back (or destroys them when the scope was interrupted). */

@@ -8,6 +8,7 @@
  * sends nothing. This SET is not a session change the pool has to undo: the session stays clean.
  */
 import type { PoolConnection } from 'mysql2'
+import type { SessionState } from './connection-state.js'
 import type { ConnectionSource } from './pool.js'
 
 const SET_ZONE = 'SET SESSION time_zone = ?'
@@ -30,10 +31,11 @@ export function hasZone(pool: ConnectionSource, conn: PoolConnection, zone: stri
  */
 export function fitZone(pool: ConnectionSource, conn: PoolConnection, zone: string | undefined, done: (err: unknown) => void): void {
   if (hasZone(pool, conn, zone)) return done(null)
-  const session = pool.session(conn)
+  // hasZone answered true for a connection without a session.
+  const session = pool.session(conn) as SessionState
   const handshake = pool.baseline(conn)?.timeZone
   const target = zone ?? handshake
-  if (session === undefined || target === undefined) return done(null)
+  if (target === undefined) return done(null)
   const wasDirty = session.dirty
   pool.send(
     conn,

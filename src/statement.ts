@@ -84,11 +84,9 @@ function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, stateme
       const error = withCode(e, cls)
       if (isConnectionBroken(cls)) {
         const inTransaction = lease.pool.inTransaction(conn)
-        lease.discard(conn, 'broken')
-        lease.pool.suspectAll()
-        if (inTransaction) lease.markLost(error)
+        lease.broke(conn, inTransaction, error)
         // The statement was not sent: on another connection it cannot be doubled.
-        else if (first && lease.pool.options.retry) return attempt(lease, classify, statement, false, done)
+        if (!inTransaction && first && lease.pool.options.retry) return attempt(lease, classify, statement, false, done)
       }
       done(error)
     })
@@ -132,14 +130,11 @@ function failed(lease: Lease, classify: (error: unknown) => ErrorClass, statemen
   const { conn, inTransaction, cls } = f
   const error = withCode(f.failure, cls)
   if (isConnectionBroken(cls) || !pool.owns(conn)) {
-    lease.discard(conn, 'broken')
-    pool.suspectAll()
-    if (inTransaction) {
-      // COMMIT cut off: the transaction ended, but whether it was applied is unknown.
-      if (isConnectionBroken(cls) && transactionEnd(sql) === 'commit') return done(new CommitOutcomeUnknownError(error))
-      // The transaction died with the connection; the scope must not carry on without it.
-      lease.markLost(error)
-    }
+    // COMMIT cut off: the transaction ended, but whether it was applied is unknown.
+    const commitCut = inTransaction && isConnectionBroken(cls) && transactionEnd(sql) === 'commit'
+    // Otherwise a transaction died with the connection; the scope must not carry on without it.
+    lease.broke(conn, inTransaction && !commitCut, error)
+    if (commitCut) return done(new CommitOutcomeUnknownError(error))
   }
   // A deadlock rolled the whole transaction back on the server: what the scope sends next would autocommit.
   if (inTransaction && (f.failure as { errno?: unknown }).errno === ER_LOCK_DEADLOCK && transactionEnd(sql) === undefined) lease.markLost(error)

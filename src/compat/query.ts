@@ -123,11 +123,7 @@ export function streamOn(query: FacadeQuery, lease: Lease, classify: (err: unkno
       return fitZone(lease.pool, conn, zone, (e) => {
         lease.unhold()
         if (!e) return streamOn(query, lease, classify, statement, done)
-        if (isConnectionBroken(classify(e))) {
-          if (lease.pool.inTransaction(conn)) lease.markLost(e)
-          lease.discard(conn, 'broken')
-          lease.pool.suspectAll()
-        }
+        if (isConnectionBroken(classify(e))) lease.broke(conn, lease.pool.inTransaction(conn), e)
         done()
         query.fail(e)
       })
@@ -136,11 +132,7 @@ export function streamOn(query: FacadeQuery, lease: Lease, classify: (err: unkno
     lease.hold()
     const finish = (e?: unknown): void => {
       lease.unhold()
-      if (e !== undefined && isConnectionBroken(classify(e))) {
-        lease.discard(conn, 'broken')
-        lease.pool.suspectAll()
-        if (inTransaction) lease.markLost(e)
-      }
+      if (e !== undefined && isConnectionBroken(classify(e))) lease.broke(conn, inTransaction, e)
       done()
     }
     try {
