@@ -1,7 +1,8 @@
 /**
  * Measure 6: the five ORMs and query builders on mysql-lifespan (`lifespan.pool()` / `driver()`)
  * against the same tool on its own mysql2 pool. Overhead: reads by id through the tool's query API
- * at concurrency 16, pool of 10, the two variants alternating in fresh processes each round.
+ * at concurrency 16, pool of 10, the two variants alternating in fresh processes each round, then
+ * paired in one process (orm-paired-worker.ts), with a control pair of two plain instances.
  * Recovery: the demo's five faults with every tool twice (own pool, mysql-lifespan) under the same
  * injected fault, through the ORM fault client of the tests (test/orm/support/orm-fault-client.ts).
  */
@@ -17,10 +18,13 @@ import { boost } from './lib/quiet.js'
 import { fmtInt, fmtRatio, median, table } from './lib/stats.js'
 
 const WORKER = fileURLToPath(new URL('./orm-worker.js', import.meta.url))
+const PAIRED_WORKER = fileURLToPath(new URL('./orm-paired-worker.js', import.meta.url))
 // Built by `npm run build:tools` (which `npm run bench` runs), as the tests use it.
 const FAULT_CLIENT = fileURLToPath(new URL('../../test/orm/support/orm-fault-client.js', import.meta.url))
 const TABLE = 'bench_orm_rows'
-const SEMI_SPACE = '--max-semi-space-size=64'
+const PAIRED_WARMUP_MS = 1_500
+const PAIRED_WINDOW_MS = 800
+const PAIRED_WINDOWS = 10
 const ROWS = 1_000
 
 export interface OrmOptions {
@@ -73,26 +77,40 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
     overheadRows.push(['knex on a mysql2 pool (`connectionPool`)', fmtInt(base), fmtInt(lifespan), fmtRatio(lifespan / base), fmtInt(median(ops.get('knex/scoped')!)), fmtRatio(median(ops.get('knex/scoped')!) / base)])
   }
 
-  // The same two sides with a 64 MiB young generation: on 2 cores V8's default one promotes short-lived
-  // objects of requests in flight by chance, run to run, on either side (see benchmarks/README.md).
-  const semi = new Map<string, number[]>()
+  // Paired: both sides in one process, in alternating short windows (orm-paired-worker.ts), so
+  // they share the machine's state window by window; `control` pairs two plain instances.
+  const paired = new Map<string, Array<{ ops: number; cpu: number }>>()
+  const pairedTools = [...TOOLS, 'control'] as const
   for (let round = 0; round < options.rounds; round++) {
-    for (const tool of TOOLS) {
-      const order = round % 2 === 0 ? (['plain', 'lifespan'] as const) : (['lifespan', 'plain'] as const)
-      for (const variant of order) {
-        const config = { tool, variant, url: options.url, table: TABLE, rows: ROWS, pool: 10, concurrency: options.concurrency, warmupMs: options.warmupMs, windowMs: options.windowMs }
-        const [line] = await runChild(WORKER, config, { timeoutMs: 60_000, nodeArgs: [SEMI_SPACE] })
-        const key = `${tool}/${variant}`
-        semi.set(key, [...(semi.get(key) ?? []), Number(line?.opsPerSec)])
+    for (const name of pairedTools) {
+      const control = name === 'control'
+      const config = {
+        tool: control ? 'kysely' : name,
+        control,
+        first: round % 2 === 0 ? 'plain' : 'lifespan',
+        url: options.url,
+        table: TABLE,
+        rows: ROWS,
+        pool: 10,
+        concurrency: options.concurrency,
+        warmupMs: PAIRED_WARMUP_MS,
+        windowMs: PAIRED_WINDOW_MS,
+        windows: PAIRED_WINDOWS,
       }
-      options.log(`  round ${round + 1}/${options.rounds} ${tool} (${SEMI_SPACE}): plain ${fmtInt(semi.get(`${tool}/plain`)!.at(-1)!)}, lifespan ${fmtInt(semi.get(`${tool}/lifespan`)!.at(-1)!)} reads/s`)
+      const [line] = await runChild(PAIRED_WORKER, config, { timeoutMs: 120_000 })
+      const side = (key: 'plain' | 'lifespan'): { opsPerSec: number; cpuUsPerRead: number } => (line?.[key] ?? { opsPerSec: Number.NaN, cpuUsPerRead: Number.NaN }) as never
+      const plain = side('plain')
+      const lifespan = side('lifespan')
+      paired.set(name, [...(paired.get(name) ?? []), { ops: lifespan.opsPerSec / plain.opsPerSec, cpu: plain.cpuUsPerRead / lifespan.cpuUsPerRead }])
+      options.log(`  round ${round + 1}/${options.rounds} ${name} paired: CPU per read ${plain.cpuUsPerRead.toFixed(1)} µs plain, ${lifespan.cpuUsPerRead.toFixed(1)} µs ${control ? 'second plain' : 'lifespan'}`)
     }
   }
-  const semiRows = TOOLS.map((tool) => {
-    const plain = median(semi.get(`${tool}/plain`)!)
-    const lifespan = median(semi.get(`${tool}/lifespan`)!)
-    return [tool, fmtInt(plain), fmtInt(lifespan), fmtRatio(lifespan / plain)]
+  const pairedRows = pairedTools.map((name) => {
+    const r = paired.get(name)!
+    const label = name === 'control' ? 'control: kysely on its own pool, twice' : name
+    return [label, fmtRatio(median(r.map((x) => x.ops))), fmtRatio(median(r.map((x) => x.cpu))), r.map((x) => fmtRatio(x.ops)).join(', ')]
   })
+  for (const tool of TOOLS) ratios[`${tool} (paired)`] = median(paired.get(tool)!.map((x) => x.ops))
 
   const target = new URL(options.url)
   const server = await startDisposableServer()
@@ -131,9 +149,12 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       'in the last columns three reads share a scope, and so its connection, as a request\'s queries do behind an adapter. ' +
       'Knex\'s own pool is tarn over connections it opens; its last row puts Knex on a plain mysql2 pool through `connectionPool` instead, the path the facade takes inside Knex.',
     '',
-    `The same reads with \`${SEMI_SPACE}\` for both sides (a 64 MiB young generation), plain and mysql-lifespan alternating, ${options.rounds} round(s):`,
+    `Paired: the same reads with both sides in one process, in ${PAIRED_WINDOWS} alternating windows of ${PAIRED_WINDOW_MS} ms each (after ${PAIRED_WARMUP_MS} ms of warm-up per side), ` +
+      `${options.rounds} process(es) per tool, which side is made first alternating; ratios are medians over the processes. ` +
+      'Windows side by side see the same machine, which fresh processes minutes apart do not. CPU ratio: plain CPU time per read over mysql-lifespan\'s. ' +
+      'The control row puts a second plain instance in the place of mysql-lifespan: how far the measure itself strays from 1.',
     '',
-    table(['tool', 'own pool, reads/s', 'on mysql-lifespan, reads/s', 'ratio'], semiRows),
+    table(['tool', 'reads/s ratio', 'CPU per read ratio', 'per process (reads/s)'], pairedRows),
     '',
     table(['tool', ...SCENARIOS.flatMap((n) => [`${TITLES[n]}: own pool`, 'on mysql-lifespan'])], recoveryRows),
     '',

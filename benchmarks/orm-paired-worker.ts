@@ -1,0 +1,85 @@
+/**
+ * One process of the paired ORM overhead measure (orm.ts): the same tool twice in one process, on
+ * its own mysql2 pool and on mysql-lifespan, read by id at a fixed concurrency in short windows
+ * that alternate between the two. Both sides then share the machine's state (CPU speed, the other
+ * work on it, the server's caches) window by window, which separate processes measured minutes
+ * apart do not. Per side: reads per second and the process's CPU time per read.
+ *
+ * Fair only because the lifespan side runs every read outside any scope: that path never enters
+ * AsyncLocalStorage, so Node 20's promise hooks stay off and the plain side pays nothing for
+ * sharing the process. `control`: two plain instances (the second one in the place of
+ * mysql-lifespan), to show the measure's own bias and spread.
+ */
+import { createLifespan } from 'mysql-lifespan'
+import { makeTool, type ToolApi, type ToolName } from '../test/orm/support/tools.js'
+
+interface Config {
+  tool: ToolName
+  /** Which side is created (and warmed) first: alternated by round, the first-made instance may differ. */
+  first: 'plain' | 'lifespan'
+  control: boolean
+  url: string
+  table: string
+  rows: number
+  pool: number
+  concurrency: number
+  warmupMs: number
+  windowMs: number
+  windows: number
+}
+
+interface Tally {
+  reads: number
+  cpuUs: number
+  wallUs: number
+}
+
+async function main(config: Config): Promise<void> {
+  const lifespan = config.control ? undefined : createLifespan({ databases: { default: { uri: config.url, connectionLimit: config.pool } } })
+  const make = (side: 'plain' | 'lifespan'): ToolApi =>
+    side === 'lifespan' && lifespan ? makeTool(config.tool, { lifespan }, config.table) : makeTool(config.tool, { url: config.url, pool: config.pool }, config.table)
+  const order = config.first === 'plain' ? (['plain', 'lifespan'] as const) : (['lifespan', 'plain'] as const)
+  const apis = new Map<'plain' | 'lifespan', ToolApi>()
+  for (const side of order) apis.set(side, make(side))
+
+  const run = async (api: ToolApi, ms: number): Promise<number> => {
+    const end = Date.now() + ms
+    let reads = 0
+    await Promise.all(
+      Array.from({ length: config.concurrency }, async () => {
+        while (Date.now() < end) {
+          const v = await api.byId(1 + Math.floor(Math.random() * config.rows))
+          if (v === undefined) throw new Error('row not found')
+          reads++
+        }
+      }),
+    )
+    return reads
+  }
+  for (const side of order) await run(apis.get(side)!, config.warmupMs)
+
+  const tally = { plain: { reads: 0, cpuUs: 0, wallUs: 0 }, lifespan: { reads: 0, cpuUs: 0, wallUs: 0 } } satisfies Record<string, Tally>
+  for (let w = 0; w < config.windows; w++) {
+    for (const side of w % 2 === 0 ? order : [...order].reverse()) {
+      const cpu = process.cpuUsage()
+      const started = process.hrtime.bigint()
+      const reads = await run(apis.get(side)!, config.windowMs)
+      const used = process.cpuUsage(cpu)
+      tally[side].reads += reads
+      tally[side].cpuUs += used.user + used.system
+      tally[side].wallUs += Number(process.hrtime.bigint() - started) / 1e3
+    }
+  }
+  const report = (t: Tally) => ({ opsPerSec: (t.reads / t.wallUs) * 1e6, cpuUsPerRead: t.cpuUs / t.reads })
+  process.stdout.write(`${JSON.stringify({ event: 'result', plain: report(tally.plain), lifespan: report(tally.lifespan) })}\n`)
+  for (const api of apis.values()) await api.close()
+  await lifespan?.shutdown()
+}
+
+main(JSON.parse(process.argv[2] ?? '{}') as Config).then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stdout.write(`${JSON.stringify({ event: 'error', message: String((err as Error)?.stack ?? err) })}\n`)
+    process.exit(1)
+  },
+)
