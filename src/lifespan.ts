@@ -4,12 +4,13 @@
  * `created → starting → running → stopping → stopped`, and the startup/shutdown hooks.
  */
 import { makeClassifier, type ErrorClass } from './classify.js'
-import { Database, type DatabaseHost } from './database.js'
+import { type Database, type DatabaseHost } from './database.js'
 import { ErrorCodes, HookError, LifespanError, invalidArgument } from './errors.js'
 import { log } from './log.js'
 import { type LifespanOptions, type Logger, type ResolvedOptions, resolveOptions } from './options.js'
-import { AliasPool, type AliasStats, type ConnectionSource } from './pool.js'
-import { Topology } from './topology/topology.js'
+import { Admission } from './admission.js'
+import { Aliases, type CompatLinks } from './aliases.js'
+import type { AliasStats, ConnectionSource } from './pool.js'
 import type { CompatHost } from './compat/host.js'
 import { createDriver, type Driver } from './compat/driver.js'
 import { createPoolFacade, type Pool } from './compat/pool.js'
@@ -19,7 +20,7 @@ import { type RunOptions, runProgram } from './run.js'
 import { runShutdown, type ShutdownOptions, type ShutdownReport } from './shutdown.js'
 
 export type { ShutdownOptions, ShutdownReport } from './shutdown.js'
-import { ActiveScopes, Frame, type ScopeInfo, type ScopeKind, scopeLogger, storage } from './scope.js'
+import { type Frame, type ScopeInfo, type ScopeKind, scopeLogger, storage } from './scope.js'
 import { checkHealth, type HealthOptions, type HealthReport } from './health.js'
 import { publishShutdownEnd, publishShutdownStart } from './observe/lifespan-events.js'
 
@@ -41,41 +42,30 @@ export type { LifespanState, LifespanStats, ScopeOptions } from './lifespan-type
  */
 export class Lifespan {
   #options: ResolvedOptions
-  #pools = new Map<string, ConnectionSource>()
-  /** Aliases with `hosts` or `replicas`: their statements are routed per scope. */
-  #topologies = new Map<string, Topology>()
-  #handles = new Map<string, Database>()
+  #aliases: Aliases
+  /** Every alias's connection source (the same map as {@link Aliases.sources}). */
+  #pools: ReadonlyMap<string, ConnectionSource>
   #classify: (error: unknown) => ErrorClass
   #state: LifespanState = 'created'
-  #active = new ActiveScopes()
-  #drained: (() => void) | undefined
+  #admission: Admission
   #startupHooks: Hook[] = []
   #shutdownHooks: Hook[] = []
   #starting: Promise<void> | undefined
   #stopping: Promise<ShutdownReport> | undefined
-  #captureStacks: boolean
   #host: DatabaseHost
   #defaultLogger: Logger | undefined
-  #compatHosts = new Map<string, CompatHost>()
 
   /** @internal Use {@link createLifespan}. */
   constructor(options: LifespanOptions) {
     this.#options = resolveOptions(options)
     this.#classify = makeClassifier(this.#options.classify)
-    for (const [alias, resolved] of this.#options.aliases) {
-      if (resolved.topology) {
-        const topology = new Topology(resolved, resolved.topology, this.#classify)
-        this.#topologies.set(alias, topology)
-        this.#pools.set(alias, topology.writerSource)
-      } else {
-        this.#pools.set(alias, new AliasPool(resolved, this.#classify))
-      }
-    }
-    this.#captureStacks = [...this.#options.aliases.values()].some((a) => a.leakWarningMs > 0)
+    this.#aliases = new Aliases(this.#options, this.#classify)
+    this.#pools = this.#aliases.sources
+    this.#admission = new Admission(this, [...this.#options.aliases.values()].some((a) => a.leakWarningMs > 0))
     this.#host = {
       classify: this.#classify,
       implicitScope: (fn) => this.scope(fn),
-      hold: (body, fail) => this.#hold(body, fail),
+      hold: (body, fail) => this.#admission.hold(body, fail),
     }
   }
 
@@ -152,7 +142,7 @@ export class Lifespan {
   startup(): Promise<void> {
     if (this.#state === 'running') return Promise.resolve()
     if (this.#starting) return this.#starting
-    if (this.#state !== 'created') return Promise.reject(this.#refusal())
+    if (this.#state !== 'created') return Promise.reject(this.#admission.refusal())
     this.#state = 'starting'
     this.#starting = this.#startup().then(
       () => {
@@ -182,9 +172,7 @@ export class Lifespan {
   }
 
   async #runHooks(kind: ScopeKind, hooks: Hook[]): Promise<unknown[]> {
-    const frame = new Frame(kind, this.#captureStacks)
-    this.#active.add(frame)
-    return runHooks(kind, hooks, (fn) => frame.run(fn, this.#forget), this.#logger)
+    return runHooks(kind, hooks, this.#admission.hookScope(kind), this.#logger)
   }
 
   /**
@@ -205,55 +193,7 @@ export class Lifespan {
     // Nested: join the running scope (unless it already ended and fn is its straggler).
     const parent = storage.getStore()
     if (parent && !parent.frame.closed && options?.nested !== 'new') return Promise.resolve().then(fn)
-    const kind = options?.kind ?? 'task'
-    const logger = options?.logger
-    if (this.#state === 'running') return this.#open(fn, kind, logger)
-    if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#open(fn, kind, logger))
-    if (this.#state === 'stopping' && kind === 'shutdown') return this.#open(fn, kind, logger)
-    return Promise.reject(this.#refusal())
-  }
-
-  #open<T>(fn: () => T | Promise<T>, kind: ScopeKind, logger: Logger | undefined): Promise<T> {
-    // Shutdown may have begun while startup was awaited.
-    if (this.#state !== 'running' && !(this.#state === 'stopping' && kind === 'shutdown')) return Promise.reject(this.#refusal())
-    return this.#newFrame(kind, logger).run(fn, this.#forget)
-  }
-
-  /** A scope, counted among the open ones until it closes. */
-  #newFrame(kind: ScopeKind, logger: Logger | undefined): Frame {
-    const frame = new Frame(kind, this.#captureStacks)
-    frame.logger = logger
-    this.#active.add(frame)
-    return frame
-  }
-
-  /**
-   * An implicit task scope its caller holds (src/compat): `body` runs with it once the lifespan is
-   * running (starting it if needed); `fail` gets the refusal once shutdown has begun, or the
-   * startup's failure.
-   */
-  #hold(body: (frame: Frame, end: () => void) => void, fail: (err: unknown) => void): void {
-    if (this.#state === 'running') return this.#newFrame('task', undefined).hold(this.#forget, body)
-    this.#ready().then(() => this.#hold(body, fail), fail)
-  }
-
-  /** Settles once the lifespan runs (starting it if needed); rejects once shutdown has begun. */
-  #ready(): Promise<void> {
-    if (this.#state === 'running') return Promise.resolve()
-    if (this.#state === 'created' || this.#state === 'starting') return this.startup().then(() => this.#ready())
-    return Promise.reject(this.#refusal())
-  }
-
-  #forget = (frame: Frame): void => {
-    this.#active.delete(frame)
-    if (this.#active.size === 0) this.#drained?.()
-  }
-
-  #refusal(): LifespanError {
-    if (this.#state === 'stopping') {
-      return new LifespanError('The lifespan is shutting down; no new scope is admitted.', { code: ErrorCodes.SHUTTING_DOWN })
-    }
-    return new LifespanError('The lifespan has stopped; create a new one to reconnect.', { code: ErrorCodes.STOPPED })
+    return this.#admission.run(fn, options?.kind ?? 'task', options?.logger)
   }
 
   /**
@@ -278,14 +218,8 @@ export class Lifespan {
    */
   db(alias?: string): Database {
     const name = alias ?? this.#options.defaultAlias
-    let handle = this.#handles.get(name)
-    if (!handle) {
-      const pool = this.#pools.get(name)
-      if (!pool) throw this.#unknownAlias(name)
-      handle = new Database(pool, this.#host, this.#topologies.get(name))
-      this.#handles.set(name, handle)
-    }
-    if (handle && this.#pools.get(name)?.options.strict && !storage.getStore()) {
+    const handle = this.#aliases.handle(name, this.#host)
+    if (this.#aliases.source(name).options.strict && !storage.getStore()) {
       throw new LifespanError(
         `db("${name}") was used outside a scope while strict mode is on. Wrap the work in lifespan.scope(() => ...), ` +
           'use lifespan.task(fn) for jobs, or register the adapter of your framework (mysql-lifespan/fastify, /express, ...).',
@@ -325,29 +259,15 @@ export class Lifespan {
     return createDriver(this.#compat(alias))
   }
 
-  #unknownAlias(name: string): LifespanError {
-    return new LifespanError(`Unknown database alias "${String(name)}"; configured: ${this.aliases.map((a) => `"${a}"`).join(', ')}.`, {
-      code: ErrorCodes.UNKNOWN_ALIAS,
-    })
+  #compat(alias: string | undefined): CompatHost {
+    return this.#aliases.compatHost(alias ?? this.#options.defaultAlias, this.#links)
   }
 
-  #compat(alias: string | undefined): CompatHost {
-    const name = alias ?? this.#options.defaultAlias
-    let host = this.#compatHosts.get(name)
-    if (host) return host
-    const pool = this.#pools.get(name)
-    if (!pool) throw this.#unknownAlias(name)
-    host = {
-      alias: name,
-      pool,
-      classify: this.#classify,
-      db: () => this.db(name),
-      hold: (body, fail) => this.#hold(body, fail),
-      ready: () => this.#ready(),
-    }
-    this.#compatHosts.set(name, host)
-    return host
-  }
+  #links = (name: string): CompatLinks => ({
+    db: () => this.db(name),
+    hold: (body, fail) => this.#admission.hold(body, fail),
+    ready: () => this.#admission.ready(),
+  })
 
   /** The running scope, or `undefined` outside any scope. */
   currentScope(): ScopeInfo | undefined {
@@ -359,7 +279,7 @@ export class Lifespan {
   stats(): LifespanStats {
     const aliases: Record<string, AliasStats> = {}
     for (const [alias, pool] of this.#pools) aliases[alias] = pool.stats()
-    return { state: this.#state, activeScopes: this.#active.size, aliases }
+    return { state: this.#state, activeScopes: this.#admission.size, aliases }
   }
 
   /**
@@ -400,7 +320,7 @@ export class Lifespan {
     }
     const caller = storage.getStore()?.frame
     this.#state = this.#state === 'stopped' ? 'stopped' : 'stopping'
-    publishShutdownStart(timeoutMs, this.#active.size)
+    publishShutdownStart(timeoutMs, this.#admission.size)
     // Run outside the caller's scope: the hooks get a scope of their own.
     this.#stopping = storage.exit(() => this.#shutdown(timeoutMs, caller))
     return this.#stopping
@@ -412,8 +332,8 @@ export class Lifespan {
       {
         sources: [...this.#pools.values()],
         logger: this.#logger,
-        openScopes: () => this.#active.list(caller),
-        onScopeClosed: (check) => (this.#drained = check),
+        openScopes: () => this.#admission.list(caller),
+        onScopeClosed: (check) => (this.#admission.onDrained = check),
         runHooks: () => (this.#shutdownHooks.length > 0 ? this.#runHooks('shutdown', [...this.#shutdownHooks].reverse()) : Promise.resolve([])),
       },
       timeoutMs,
@@ -433,9 +353,9 @@ export class Lifespan {
     if (this.#state === 'stopped' && !this.#stopping) return
     this.#state = 'stopped'
     const error = new LifespanError('The lifespan was destroyed.', { code: ErrorCodes.STOPPED })
-    for (const frame of this.#active.list()) frame.interrupt(error)
+    for (const frame of this.#admission.list()) frame.interrupt(error)
     for (const pool of this.#pools.values()) pool.destroyAll('shutdown')
-    this.#drained?.()
+    this.#admission.onDrained?.()
   }
 
   /**
