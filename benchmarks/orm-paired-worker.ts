@@ -12,6 +12,7 @@
  */
 import { createLifespan } from 'mysql-lifespan'
 import { makeTool, type ToolApi, type ToolName } from '../test/orm/support/tools.js'
+import { readFor, readRandomRow, runWorker } from './lib/orm-reads.js'
 
 interface Config {
   tool: ToolName
@@ -42,20 +43,7 @@ async function main(config: Config): Promise<void> {
   const apis = new Map<'plain' | 'lifespan', ToolApi>()
   for (const side of order) apis.set(side, make(side))
 
-  const run = async (api: ToolApi, ms: number): Promise<number> => {
-    const end = Date.now() + ms
-    let reads = 0
-    await Promise.all(
-      Array.from({ length: config.concurrency }, async () => {
-        while (Date.now() < end) {
-          const v = await api.byId(1 + Math.floor(Math.random() * config.rows))
-          if (v === undefined) throw new Error('row not found')
-          reads++
-        }
-      }),
-    )
-    return reads
-  }
+  const run = (api: ToolApi, ms: number): Promise<number> => readFor(ms, config.concurrency, () => readRandomRow(api, config.rows).then(() => 1))
   for (const side of order) await run(apis.get(side)!, config.warmupMs)
 
   const tally = { plain: { reads: 0, cpuUs: 0, wallUs: 0 }, lifespan: { reads: 0, cpuUs: 0, wallUs: 0 } } satisfies Record<string, Tally>
@@ -76,10 +64,4 @@ async function main(config: Config): Promise<void> {
   await lifespan?.shutdown()
 }
 
-main(JSON.parse(process.argv[2] ?? '{}') as Config).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stdout.write(`${JSON.stringify({ event: 'error', message: String((err as Error)?.stack ?? err) })}\n`)
-    process.exit(1)
-  },
-)
+runWorker(main)

@@ -5,6 +5,7 @@
  */
 import { createLifespan } from 'mysql-lifespan'
 import { makeTool, type ToolName } from '../test/orm/support/tools.js'
+import { readFor, readRandomRow, runWorker } from './lib/orm-reads.js'
 
 interface Config {
   tool: ToolName
@@ -26,29 +27,14 @@ async function main(config: Config): Promise<void> {
   const onLifespan = config.variant === 'lifespan' || config.variant === 'scoped'
   const lifespan = onLifespan ? createLifespan({ databases: { default: { uri: config.url, connectionLimit: config.pool } } }) : undefined
   const api = makeTool(config.tool, lifespan ? { lifespan } : { url: config.url, pool: config.pool, mysql2Pool: config.variant === 'mysql2Pool' }, config.table)
-  const run = async (ms: number): Promise<number> => {
-    const end = Date.now() + ms
-    let ops = 0
-    await Promise.all(
-      Array.from({ length: config.concurrency }, async () => {
-        const read = async (): Promise<void> => {
-          const v = await api.byId(1 + Math.floor(Math.random() * config.rows))
-          if (v === undefined) throw new Error('row not found')
-          ops++
-        }
-        const three = async (): Promise<void> => {
-          await read()
-          await read()
-          await read()
-        }
-        while (Date.now() < end) {
-          if (config.variant === 'scoped' && lifespan) await lifespan.scope(three)
-          else await read()
-        }
-      }),
-    )
-    return ops
+  const read = (): Promise<number> => readRandomRow(api, config.rows).then(() => 1)
+  // Three reads in one scope, as a request's queries behind an adapter.
+  const three = async (): Promise<number> => {
+    for (let i = 0; i < 3; i++) await readRandomRow(api, config.rows)
+    return 3
   }
+  const unit = config.variant === 'scoped' && lifespan ? () => lifespan.scope(three) : read
+  const run = (ms: number): Promise<number> => readFor(ms, config.concurrency, unit)
   await run(config.warmupMs)
   const started = process.hrtime.bigint()
   const ops = await run(config.windowMs)
@@ -58,10 +44,4 @@ async function main(config: Config): Promise<void> {
   await lifespan?.shutdown()
 }
 
-main(JSON.parse(process.argv[2] ?? '{}') as Config).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stdout.write(`${JSON.stringify({ event: 'error', message: String((err as Error)?.stack ?? err) })}\n`)
-    process.exit(1)
-  },
-)
+runWorker(main)
