@@ -11,21 +11,13 @@
  * mysql-lifespan), to show the measure's own bias and spread.
  */
 import { createLifespan } from 'mysql-lifespan'
-import { makeTool, type ToolApi, type ToolName } from '../test/orm/support/tools.js'
-import { readFor, readRandomRow, runWorker } from './lib/orm-reads.js'
+import { makeTool, type ToolApi } from '../test/orm/support/tools.js'
+import { readFor, readRandomRow, type ReadsConfig, runWorker } from './lib/orm-reads.js'
 
-interface Config {
-  tool: ToolName
+interface Config extends ReadsConfig {
   /** Which side is created (and warmed) first: alternated by round, the first-made instance may differ. */
   first: 'plain' | 'lifespan'
   control: boolean
-  url: string
-  table: string
-  rows: number
-  pool: number
-  concurrency: number
-  warmupMs: number
-  windowMs: number
   windows: number
 }
 

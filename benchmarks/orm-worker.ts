@@ -4,23 +4,15 @@
  * through the tool's query API at a fixed concurrency. Prints one JSON line with operations/s.
  */
 import { createLifespan } from 'mysql-lifespan'
-import { makeTool, type ToolName } from '../test/orm/support/tools.js'
-import { readFor, readRandomRow, runWorker } from './lib/orm-reads.js'
+import { makeTool } from '../test/orm/support/tools.js'
+import { readFor, readRandomRow, type ReadsConfig, runWorker } from './lib/orm-reads.js'
 
-interface Config {
-  tool: ToolName
+interface Config extends ReadsConfig {
   /**
    * `scoped`: on mysql-lifespan, three reads per scope (a request's queries sharing its connection).
    * `mysql2Pool`: Knex on a plain mysql2 pool given through `connectionPool` (the facade's path inside Knex).
    */
   variant: 'plain' | 'mysql2Pool' | 'lifespan' | 'scoped'
-  url: string
-  table: string
-  rows: number
-  pool: number
-  concurrency: number
-  warmupMs: number
-  windowMs: number
 }
 
 async function main(config: Config): Promise<void> {

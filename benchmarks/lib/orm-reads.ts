@@ -2,7 +2,21 @@
  * What the ORM overhead workers (orm-worker.ts, orm-paired-worker.ts) share: the timed read loop
  * and the process entry point.
  */
-import type { ToolApi } from '../../test/orm/support/tools.js'
+import type { ToolApi, ToolName } from '../../test/orm/support/tools.js'
+
+/** What both workers are told: the tool, where its rows are, the pool and the load. */
+export interface ReadsConfig {
+  tool: ToolName
+  url: string
+  table: string
+  /** Rows `1..rows` exist in `table`. */
+  rows: number
+  /** Connections: the tool's own pool or the alias's `connectionLimit`. */
+  pool: number
+  concurrency: number
+  warmupMs: number
+  windowMs: number
+}
 
 /** Reads one row by a random id in `1..rows` through the tool's query API; rejects when it is missing. */
 export async function readRandomRow(api: ToolApi, rows: number): Promise<void> {
