@@ -18,8 +18,7 @@ export type CompatLinks = Omit<CompatHost, 'alias' | 'pool' | 'classify'>
 /** @internal The aliases of one lifespan, by name. */
 export class Aliases {
   readonly #classify: (error: unknown) => ErrorClass
-  /** Every alias's connection source, in configuration order. */
-  readonly sources = new Map<string, ConnectionSource>()
+  readonly #sources = new Map<string, ConnectionSource>()
   /** Aliases with `hosts` or `replicas`: their statements are routed per scope. */
   readonly #topologies = new Map<string, Topology>()
   readonly #handles = new Map<string, Database>()
@@ -31,16 +30,21 @@ export class Aliases {
       if (resolved.topology) {
         const topology = new Topology(resolved, resolved.topology, classify)
         this.#topologies.set(alias, topology)
-        this.sources.set(alias, topology.writerSource)
+        this.#sources.set(alias, topology.writerSource)
       } else {
-        this.sources.set(alias, new AliasPool(resolved, classify))
+        this.#sources.set(alias, new AliasPool(resolved, classify))
       }
     }
   }
 
+  /** Every alias's connection source, in configuration order. */
+  get sources(): ReadonlyMap<string, ConnectionSource> {
+    return this.#sources
+  }
+
   /** The connection source of `name`. @throws {LifespanError} `ERR_LIFESPAN_UNKNOWN_ALIAS`. */
   source(name: string): ConnectionSource {
-    const source = this.sources.get(name)
+    const source = this.#sources.get(name)
     if (!source) throw this.#unknown(name)
     return source
   }
@@ -66,7 +70,7 @@ export class Aliases {
   }
 
   #unknown(name: string): LifespanError {
-    return new LifespanError(`Unknown database alias "${String(name)}"; configured: ${[...this.sources.keys()].map((a) => `"${a}"`).join(', ')}.`, {
+    return new LifespanError(`Unknown database alias "${String(name)}"; configured: ${[...this.#sources.keys()].map((a) => `"${a}"`).join(', ')}.`, {
       code: ErrorCodes.UNKNOWN_ALIAS,
     })
   }

@@ -10,7 +10,7 @@ import { log } from './log.js'
 import { type LifespanOptions, type Logger, type ResolvedOptions, resolveOptions } from './options.js'
 import { Admission } from './admission.js'
 import { Aliases, type CompatLinks } from './aliases.js'
-import type { AliasStats, ConnectionSource } from './pool.js'
+import type { AliasStats } from './pool.js'
 import type { CompatHost } from './compat/host.js'
 import { createDriver, type Driver } from './compat/driver.js'
 import { createPoolFacade, type Pool } from './compat/pool.js'
@@ -43,8 +43,6 @@ export type { LifespanState, LifespanStats, ScopeOptions } from './lifespan-type
 export class Lifespan {
   #options: ResolvedOptions
   #aliases: Aliases
-  /** Every alias's connection source (the same map as {@link Aliases.sources}). */
-  #pools: ReadonlyMap<string, ConnectionSource>
   #classify: (error: unknown) => ErrorClass
   #state: LifespanState = 'created'
   #admission: Admission
@@ -60,7 +58,6 @@ export class Lifespan {
     this.#options = resolveOptions(options)
     this.#classify = makeClassifier(this.#options.classify)
     this.#aliases = new Aliases(this.#options, this.#classify)
-    this.#pools = this.#aliases.sources
     this.#admission = new Admission(this, [...this.#options.aliases.values()].some((a) => a.leakWarningMs > 0))
     this.#host = {
       classify: this.#classify,
@@ -80,7 +77,7 @@ export class Lifespan {
    */
   useDefaultLogger(logger: Logger | undefined): this {
     this.#defaultLogger = logger
-    for (const pool of this.#pools.values()) pool.defaultLogger = logger
+    for (const pool of this.#aliases.sources.values()) pool.defaultLogger = logger
     return this
   }
 
@@ -91,7 +88,7 @@ export class Lifespan {
 
   /** The configured aliases. */
   get aliases(): string[] {
-    return [...this.#pools.keys()]
+    return [...this.#aliases.sources.keys()]
   }
 
   /** The default shutdown deadline (`shutdownTimeoutMs`), for adapters that close a server first. */
@@ -160,7 +157,7 @@ export class Lifespan {
 
   async #startup(): Promise<void> {
     await Promise.all(
-      [...this.#pools.values()].map(async (pool) => {
+      [...this.#aliases.sources.values()].map(async (pool) => {
         const conn = await pool.acquire()
         pool.release(conn)
         log(pool.logger, 'info', { alias: pool.alias }, 'connected')
@@ -278,7 +275,7 @@ export class Lifespan {
   /** A snapshot of the state, the open scopes and each alias's counters. Holds no connection details. */
   stats(): LifespanStats {
     const aliases: Record<string, AliasStats> = {}
-    for (const [alias, pool] of this.#pools) aliases[alias] = pool.stats()
+    for (const [alias, pool] of this.#aliases.sources) aliases[alias] = pool.stats()
     return { state: this.#state, activeScopes: this.#admission.size, aliases }
   }
 
@@ -300,7 +297,7 @@ export class Lifespan {
    * ```
    */
   health(options?: HealthOptions): Promise<HealthReport> {
-    return checkHealth(this.#state, this.#pools, options)
+    return checkHealth(this.#state, this.#aliases.sources, options)
   }
 
   /**
@@ -330,7 +327,7 @@ export class Lifespan {
     if (this.#starting) await this.#starting.catch(() => {})
     const { report, errors } = await runShutdown(
       {
-        sources: [...this.#pools.values()],
+        sources: [...this.#aliases.sources.values()],
         logger: this.#logger,
         openScopes: () => this.#admission.list(caller),
         onScopeClosed: (check) => (this.#admission.onDrained = check),
@@ -354,7 +351,7 @@ export class Lifespan {
     this.#state = 'stopped'
     const error = new LifespanError('The lifespan was destroyed.', { code: ErrorCodes.STOPPED })
     for (const frame of this.#admission.list()) frame.interrupt(error)
-    for (const pool of this.#pools.values()) pool.destroyAll('shutdown')
+    for (const pool of this.#aliases.sources.values()) pool.destroyAll('shutdown')
     this.#admission.onDrained?.()
   }
 
