@@ -42,10 +42,8 @@ export class Admission {
   /** Runs `fn` in a new scope of `kind` once the lifespan admits it (starting it if needed). */
   run<T>(fn: () => T | Promise<T>, kind: ScopeKind, logger: Logger | undefined): Promise<T> {
     const { state } = this.#lifecycle
-    if (state === 'running') return this.#open(fn, kind, logger)
-    if (state === 'created' || state === 'starting') return this.#lifecycle.startup().then(() => this.#open(fn, kind, logger))
-    if (state === 'stopping' && kind === 'shutdown') return this.#open(fn, kind, logger)
-    return Promise.reject(this.refusal())
+    if (state === 'running' || (state === 'stopping' && kind === 'shutdown')) return this.#open(fn, kind, logger)
+    return this.ready().then(() => this.#open(fn, kind, logger))
   }
 
   #open<T>(fn: () => T | Promise<T>, kind: ScopeKind, logger: Logger | undefined): Promise<T> {
