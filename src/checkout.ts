@@ -59,14 +59,9 @@ export class Checkout {
     if (this.owner.closed) return done(new LifespanError(`The pool of "${this.owner.alias}" is closed.`, { code: ErrorCodes.STOPPED }))
     const deadline = Date.now() + timeoutMs
     this.waiting++
-    const finish: ConnectionCallback = (err, conn) => {
-      this.waiting--
-      if (conn) this.owner.markLeased(conn)
-      done(err, conn)
-    }
     this.attempt(deadline, (err, conn) => {
-      if (conn) return finish(null, conn)
-      if (!this.shouldRetryConnect(err, deadline)) return finish(this.toAcquireError(err))
+      if (conn) return this.finish(done, null, conn)
+      if (!this.shouldRetryConnect(err, deadline)) return this.finish(done, this.toAcquireError(err))
       // Rare: the server refused or the path failed. Back off and try again until the deadline.
       let last: unknown = err
       pRetry(() => new Promise<PoolConnection>((res, rej) => this.attempt(deadline, (e, c) => (c ? res(c) : rej(e)))), {
@@ -81,10 +76,17 @@ export class Checkout {
         },
         shouldRetry: ({ error }) => this.shouldRetryConnect(error, deadline),
       }).then(
-        (c) => finish(null, c),
-        (error: unknown) => finish(this.toAcquireError(timedOut(error) ? last : error)),
+        (c) => this.finish(done, null, c),
+        (error: unknown) => this.finish(done, this.toAcquireError(timedOut(error) ? last : error)),
       )
     })
+  }
+
+  /** An acquisition is over: with a connection (now leased) or with its failure. */
+  private finish(done: ConnectionCallback, err: unknown, conn?: PoolConnection): void {
+    this.waiting--
+    if (conn) this.owner.markLeased(conn)
+    done(err, conn)
   }
 
   private shouldRetryConnect(err: unknown, deadline: number): boolean {
@@ -107,19 +109,22 @@ export class Checkout {
   /** Checks out connections until one passes validation; fails on a checkout error or at the deadline. */
   private attempt(deadline: number, done: ConnectionCallback): void {
     if (deadline <= Date.now() || this.owner.closed) return done(new AttemptTimeout('acquisition deadline passed'))
-    this.checkout(deadline, (err, conn) => {
-      if (!conn) {
-        if (!timedOut(err)) this.attemptFailed(err)
-        return done(err)
-      }
-      const valid = this.validate(conn, deadline)
-      if (valid === true) return done(null, conn)
-      if (valid === false) return this.attempt(deadline, done)
-      valid.then(
-        (ok) => (ok ? done(null, conn) : this.attempt(deadline, done)),
-        (e: unknown) => done(e),
-      )
-    })
+    this.checkout(deadline, done)
+  }
+
+  /** What {@link Checkout.checkout} got from mysql2: validate it, or try again. */
+  private checkedOut(deadline: number, done: ConnectionCallback, err: unknown, conn: PoolConnection | undefined): void {
+    if (!conn) {
+      if (!timedOut(err)) this.attemptFailed(err)
+      return done(err)
+    }
+    const valid = this.validate(conn, deadline)
+    if (valid === true) return done(null, conn)
+    if (valid === false) return this.attempt(deadline, done)
+    valid.then(
+      (ok) => (ok ? done(null, conn) : this.attempt(deadline, done)),
+      (e: unknown) => done(e),
+    )
   }
 
   /** A connect (or first-read) attempt failed: remembered for the timeout's cause, published, logged at warn (rate-limited). */
@@ -129,10 +134,11 @@ export class Checkout {
     this.failures.note(this.owner.logger, this.owner.alias, err)
   }
 
+  /** One connection from mysql2, within the deadline, handed to {@link Checkout.checkedOut}. */
   private checkout(deadline: number, done: ConnectionCallback): void {
     const mysqlPool = this.mysql as unknown as MysqlPoolInternals
     // With a free connection mysql2 answers on the next tick, in our caller's context: no wait to bound.
-    if (mysqlPool._freeConnections.length > 0) return this.mysql.getConnection(done)
+    if (mysqlPool._freeConnections.length > 0) return this.mysql.getConnection((err, conn) => this.checkedOut(deadline, done, err, conn))
     const wait = this.deadlines.start(deadline, done)
     // mysql2 calls a waiting checkout back from the context of whoever released a connection, and
     // a new connection's from the context that opened it (the pool's): re-entered here, the caller's
@@ -146,7 +152,7 @@ export class Checkout {
         if (conn) conn.release()
         return
       }
-      caller.runInAsyncScope(done, null, err, err ? undefined : conn)
+      caller.runInAsyncScope(this.checkedOut, this, deadline, done, err, err ? undefined : conn)
     }
     const { connectionLimit } = mysqlPool.config
     // mysql2 opens a socket right here when it may: do that from the pool's own context.

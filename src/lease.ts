@@ -82,6 +82,14 @@ export class Lease {
     })
   }
 
+  /**
+   * The scope's connection when {@link Lease.withConnection} would call back with it at once: the
+   * statement path's common case, without a callback. Undefined when it would wait, acquire or fail.
+   */
+  get ready(): PoolConnection | undefined {
+    return this.txDone || this.frame.interruption || this.lost ? undefined : this.conn
+  }
+
   /** {@link Lease.withConnection} as a promise (transactions). */
   connection(): Promise<PoolConnection> {
     return new Promise((resolve, reject) => this.withConnection((err, conn) => (conn ? resolve(conn) : reject(err))))

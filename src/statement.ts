@@ -71,25 +71,33 @@ function transactionEnd(sql: unknown): 'rollback' | 'commit' | undefined {
 
 /** One try of a statement: the scope's connection, the statement's time zone on it, then the statement. */
 function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, first: boolean, done: StatementCallback): void {
+  // The scope's connection is usually at hand: no callback to make for it.
+  const ready = lease.ready
+  if (ready) return onConnection(lease, classify, statement, first, ready, done)
   lease.withConnection((err, conn) => {
     if (!conn) return done(err)
-    const session = lease.pool.session(conn)
-    // The common case (no tool zone on either side) is one compare.
-    if (session?.zone === statement.zone || hasZone(lease.pool, conn, statement.zone)) return send(lease, classify, statement, first, conn, session, done)
-    lease.hold()
-    fitZone(lease.pool, conn, statement.zone, (e) => {
-      lease.unhold()
-      if (!e) return send(lease, classify, statement, first, conn, session, done)
-      const cls = classify(e)
-      const error = withCode(e, cls)
-      if (isConnectionBroken(cls)) {
-        const inTransaction = lease.pool.inTransaction(conn)
-        lease.broke(conn, inTransaction, error)
-        // The statement was not sent: on another connection it cannot be doubled.
-        if (!inTransaction && first && lease.pool.options.retry) return attempt(lease, classify, statement, false, done)
-      }
-      done(error)
-    })
+    onConnection(lease, classify, statement, first, conn, done)
+  })
+}
+
+/** The statement's connection is known: put the statement's time zone on it, then send. */
+function onConnection(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, first: boolean, conn: PoolConnection, done: StatementCallback): void {
+  const session = lease.pool.session(conn)
+  // The common case (no tool zone on either side) is one compare.
+  if (session?.zone === statement.zone || hasZone(lease.pool, conn, statement.zone)) return send(lease, classify, statement, first, conn, session, done)
+  lease.hold()
+  fitZone(lease.pool, conn, statement.zone, (e) => {
+    lease.unhold()
+    if (!e) return send(lease, classify, statement, first, conn, session, done)
+    const cls = classify(e)
+    const error = withCode(e, cls)
+    if (isConnectionBroken(cls)) {
+      const inTransaction = lease.pool.inTransaction(conn)
+      lease.broke(conn, inTransaction, error)
+      // The statement was not sent: on another connection it cannot be doubled.
+      if (!inTransaction && first && lease.pool.options.retry) return attempt(lease, classify, statement, false, done)
+    }
+    done(error)
   })
 }
 

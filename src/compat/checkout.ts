@@ -26,10 +26,13 @@ export function noop(): void {}
  * frame, no promise): this is every per-query checkout of a tool outside a scope.
  */
 export function implicitScope(host: CompatHost, fn: InScope, fail: (err: unknown) => void): void {
-  try {
-    host.db()
-  } catch (err) {
-    return process.nextTick(fail, err)
+  if (host.pool.options.strict) {
+    // db() refuses outside a scope in strict mode, with the error that says what to do instead.
+    try {
+      host.db()
+    } catch (err) {
+      return process.nextTick(fail, err)
+    }
   }
   host.hold(fn, fail)
 }

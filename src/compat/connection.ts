@@ -165,13 +165,17 @@ export class FacadeConnection extends EventEmitter {
     this.#released = true
     this.onRelease?.(this)
     if (this.#streams) for (const query of this.#streams) query.abandon()
-    this.#idle(() => {
-      this.#pin?.end(true)
-      const end = this.#endImplicit
-      this.#endImplicit = undefined
-      this.#context = undefined
-      end?.()
-    })
+    if (this.#pending === 0) this.#giveUp()
+    else this.#whenIdle.push(this.#giveUp)
+  }
+
+  /** Released and idle: a transaction the tool left open ends, and the implicit scope (if one was opened) closes. */
+  #giveUp = (): void => {
+    this.#pin?.end(true)
+    const end = this.#endImplicit
+    this.#endImplicit = undefined
+    this.#context = undefined
+    end?.()
   }
 
   /**
@@ -243,37 +247,39 @@ export class FacadeConnection extends EventEmitter {
       return
     }
     this.#pending++
-    const reply: Callback = (err, rows, fields) => {
-      this.#settled()
-      if (!err) adjustReply(this.#settings, rows)
-      cb(err, rows, fields)
-    }
     const pin = this.#pin
-    if (pin) return pin.run(method, sql, values, reply)
+    if (pin) return pin.run(method, sql, values, (err, rows, fields) => this.#replied(err, rows, fields, cb))
+    const context = this.#liveContext()
+    const opens = opensTransaction(text)
     // Inside db().transaction() on this alias, the tool's statements are part of that transaction.
-    const tx = this.#liveContext()?.txs?.get(this.#host.alias)
-    if (tx && !opensTransaction(text)) {
-      tx.run(method, sql, values).then(([rows, fields]) => reply(null, rows, fields), (err: unknown) => reply(err))
+    const tx = context?.txs?.get(this.#host.alias)
+    if (tx && !opens) {
+      tx.run(method, sql, values).then(([rows, fields]) => this.#replied(null, rows, fields, cb), (err: unknown) => this.#replied(err, undefined, undefined, cb))
       return
     }
     // The server's status flags decide whether the tool opened a transaction (see #adopt). The
     // statements that open one are also known by their first word: those take the connection for
     // the tool before they are sent, so no statement of the scope queues up behind them.
-    if (opensTransaction(text)) {
+    if (opens) {
       return this.#pinThen((err) => {
         const taken = this.#pin
-        if (err || !taken) return reply(err)
-        taken.run(method, sql, values, reply)
+        if (err || !taken) return this.#replied(err, undefined, undefined, cb)
+        taken.run(method, sql, values, (e, rows, fields) => this.#replied(e, rows, fields, cb))
       })
     }
-    this.#inScope((context, done) => {
-      const waiting = this.#watchWait(context)
-      this.#onScope(context, method, sql, values, (err, rows, fields) => {
-        if (waiting) clearTimeout(waiting)
-        done()
-        reply(err, rows, fields)
-      })
-    }, reply)
+    if (context) return this.#onScope(context, noop, method, sql, values, cb)
+    implicitScope(
+      this.#host,
+      (scope, done) => this.#onScope(scope, done, method, sql, values, cb),
+      (err) => this.#replied(err, undefined, undefined, cb),
+    )
+  }
+
+  /** A statement of this connection settled: adjust its rows to the tool's settings, then answer the tool. */
+  #replied(err: unknown, rows: unknown, fields: unknown, cb: Callback): void {
+    this.#settled()
+    if (!err) adjustReply(this.#settings, rows)
+    cb(err, rows, fields)
   }
 
   /** Driver connections: a statement that waits for another scope's connection gives the tool's pool slot back (pool-exit.ts). */
@@ -288,13 +294,18 @@ export class FacadeConnection extends EventEmitter {
     this.emit('error', new DriverConnectionLeft(this.#host.alias))
   }
 
-  /** A statement on the scope's connection, in the tool's time zone (if it set one). */
-  #onScope(context: Context, method: Method, sql: unknown, values: unknown, cb: Callback): void {
+  /**
+   * A statement on the scope's connection, in the tool's time zone (if it set one); `done` ends the
+   * implicit scope opened for it (if one was) before the tool hears the outcome.
+   */
+  #onScope(context: Context, done: () => void, method: Method, sql: unknown, values: unknown, cb: Callback): void {
     const lease = context.frame.lease(this.#host.pool)
+    const waiting = this.#watchWait(context)
     runStatement(lease, this.#host.classify, { method, sql, values, options: undefined, zone: this.#zone }, (err, rows, fields) => {
-      if (err) return cb(err)
-      this.#adopt(context, lease)
-      cb(null, rows, fields)
+      if (waiting) clearTimeout(waiting)
+      if (!err) this.#adopt(context, lease)
+      done()
+      this.#replied(err, rows, fields, cb)
     })
   }
 
