@@ -59,7 +59,8 @@ export class Checkout {
     if (this.owner.closed) return done(new LifespanError(`The pool of "${this.owner.alias}" is closed.`, { code: ErrorCodes.STOPPED }))
     const deadline = Date.now() + timeoutMs
     this.waiting++
-    this.attempt(deadline, (err, conn) => {
+    // The first attempt starts now, within its deadline: no second look at the clock (Date.now() is not free).
+    this.checkout(deadline, (err, conn) => {
       if (conn) return this.finish(done, null, conn)
       if (!this.shouldRetryConnect(err, deadline)) return this.finish(done, this.toAcquireError(err))
       // Rare: the server refused or the path failed. Back off and try again until the deadline.

@@ -121,5 +121,6 @@ const USER_VARIABLE_WRITE = /(?:^|[^@])@(?:[\w$.]+|`[^`]*`|'[^']*'|"[^"]*")\s*:=
  * wrong answer.
  */
 export function touchesSessionUnseen(sql: string): boolean {
-  return (sql.includes('@') && USER_VARIABLE_WRITE.test(sql)) || (sql.length > 9 && GET_LOCK.test(sql))
+  // The plain scans first: most statements have no `@` and no `(`, and skip both patterns.
+  return (sql.includes('@') && USER_VARIABLE_WRITE.test(sql)) || (sql.includes('(') && GET_LOCK.test(sql))
 }
