@@ -25,6 +25,7 @@ import {
 import { changesSchema, SessionState, tapSessionState, touchesSessionUnseen } from './connection-state.js'
 import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
 import { QueryKiller, killAndLog } from './kill.js'
+import { isOptionsObject, queryWithOptions } from './query-command.js'
 import { sqlText } from './retry.js'
 import { cleanSession, type SessionBaseline } from './session.js'
 import { internal } from './observe/internal.js'
@@ -208,8 +209,12 @@ export class AliasPool {
       }
     }
     try {
-      const run = conn[method] as (sql: unknown, values: unknown, cb: StatementCallback) => void
-      run.call(conn, sql, values, callback)
+      if (method === 'query' && isOptionsObject(sql)) {
+        queryWithOptions(conn, sql, values, callback)
+      } else {
+        const run = conn[method] as (sql: unknown, values: unknown, cb: StatementCallback) => void
+        run.call(conn, sql, values, callback)
+      }
     } catch (err) {
       // mysql2 throws synchronously for bad arguments (no SQL, undefined bind values).
       callback(invalidArgument(`Invalid statement arguments: ${(err as Error)?.message ?? String(err)}`, err))
@@ -396,3 +401,4 @@ export class AliasPool {
     }
   }
 }
+

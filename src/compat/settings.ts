@@ -102,8 +102,8 @@ export function adjustReply(settings: ToolSettings, rows: unknown): void {
  */
 export function applySettings(settings: ToolSettings, method: 'query' | 'execute', sql: unknown, values: unknown): { sql: unknown; values: unknown } {
   if (settings === NO_SETTINGS) return { sql, values }
-  // One clone of the settings (V8 copies a literal's spread of one object by its map) and one store: this runs per statement.
-  const options: Record<string, unknown> = { ...settings.query }
+  // Object.assign, not a spread: on Node 20 a spread followed by more properties costs about 1 µs (src/query-command.ts).
+  const options: Record<string, unknown> = Object.assign({}, settings.query)
   let bound = values
   if (typeof sql === 'object' && sql !== null) {
     Object.assign(options, sql)

@@ -7,6 +7,7 @@
 import mysql from 'mysql2'
 import type { PoolConnection } from 'mysql2'
 import { describe, expect, it } from 'vitest'
+import { isOptionsObject, queryWithOptions } from '../../src/query-command.js'
 import { mysqlUrl } from '../support/env.js'
 
 type Internals = {
@@ -53,5 +54,30 @@ describe('the mysql2 internals the pool relies on', () => {
     } finally {
       await new Promise<void>((resolve) => pool.end(() => resolve()))
     }
+  })
+
+  it("build a statement's Query command from createQuery's constructor, and run it with its own options", async () => {
+    const probe = mysql.createQuery('', undefined, undefined, {} as never) as unknown as { constructor: unknown; sql: unknown }
+    expect(typeof probe.constructor).toBe('function')
+    expect(probe.constructor).not.toBe(Object)
+    const pool = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 1 })
+    try {
+      const conn = await getConnection(pool)
+      const run = (options: { sql: string; values?: unknown; [k: string]: unknown }, values?: unknown): Promise<unknown> =>
+        new Promise((resolve, reject) => queryWithOptions(conn, options, values, (err, rows) => (err ? reject(err) : resolve(rows))))
+      // Per-statement options reach mysql2: rowsAsArray, and big numbers as strings.
+      expect(await run({ sql: 'SELECT ? AS a, 9007199254740993 AS b', rowsAsArray: true, supportBigNumbers: true, bigNumberStrings: true }, [7])).toEqual([[7, '9007199254740993']])
+      // Values in the options object, and the connection's defaults where the statement sets none.
+      expect(await run({ sql: 'SELECT ? AS a', values: ['x'] })).toEqual([{ a: 'x' }])
+      // typeCast per statement.
+      const cast = await run({ sql: "SELECT 'y' AS a", typeCast: (field: { string(): string }, next: () => unknown) => `${field.string()}!` || next() })
+      expect(cast).toEqual([{ a: 'y!' }])
+      conn.release()
+    } finally {
+      await new Promise<void>((resolve) => pool.end(() => resolve()))
+    }
+    expect(isOptionsObject({ sql: 'SELECT 1' })).toBe(true)
+    expect(isOptionsObject('SELECT 1')).toBe(false)
+    expect(isOptionsObject(probe)).toBe(false)
   })
 })
