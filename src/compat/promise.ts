@@ -15,10 +15,34 @@ interface Queryable {
   execute(sql: unknown, values: unknown, cb: Callback): unknown
 }
 
-function call(target: Queryable, method: 'query' | 'execute', sql: unknown, values: unknown): Promise<[unknown, unknown]> {
+/**
+ * A statement through the promise form. With `trace` (mysql2's option, on unless a tool sets it to
+ * false) the caller's stack is captured before the statement goes out, and a failure's `stack`
+ * shows it instead of the driver's internals, as mysql2/promise does: the error itself, its class,
+ * `code` and `errno`, stay as they are.
+ */
+function call(target: Queryable, method: 'query' | 'execute', sql: unknown, values: unknown, trace: boolean, caller: (...args: never[]) => unknown): Promise<[unknown, unknown]> {
+  const holder: { stack?: string } | undefined = trace ? {} : undefined
+  if (holder) Error.captureStackTrace(holder, caller)
   return new Promise((resolve, reject) => {
-    target[method](sql, values, (err, rows, fields) => (err ? reject(err) : resolve([rows, fields])))
+    target[method](sql, values, (err, rows, fields) => {
+      if (!err) return resolve([rows, fields])
+      if (holder) withCallerStack(err, holder.stack)
+      reject(err)
+    })
   })
+}
+
+/** Puts the captured caller's frames under the error's own first line. */
+function withCallerStack(err: unknown, captured: string | undefined): void {
+  if (typeof captured !== 'string' || !(err instanceof Error)) return
+  const frames = captured.slice(captured.indexOf('\n'))
+  err.stack = `${err.name}: ${err.message}${frames}`
+}
+
+/** mysql2 captures callers' stacks unless the options say `trace: false`. */
+function traces(config: Record<string, unknown> | undefined): boolean {
+  return config?.trace !== false
 }
 
 /** @internal mysql2/promise's `PoolConnection` over a {@link FacadeConnection}. */
@@ -44,12 +68,12 @@ export class PromiseConnection extends EventEmitter {
 
   /** mysql2/promise `query`: `[rows, fields]`. */
   query(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
-    return call(this.connection, 'query', sql, values)
+    return call(this.connection, 'query', sql, values, traces(this.connection.config), PromiseConnection.prototype.query)
   }
 
   /** mysql2/promise `execute`: `[rows, fields]`. */
   execute(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
-    return call(this.connection, 'execute', sql, values)
+    return call(this.connection, 'execute', sql, values, traces(this.connection.config), PromiseConnection.prototype.execute)
   }
 
   beginTransaction(): Promise<[unknown, unknown]> {
@@ -88,6 +112,8 @@ export class PromiseConnection extends EventEmitter {
 
 /** @internal What a {@link PromisePool} wraps. */
 export interface CallbackPool extends Queryable, EventEmitter {
+  /** The tool's options (mysql2 keeps them as `config`); `trace: false` turns off caller stacks. */
+  readonly config?: Record<string, unknown>
   getConnection(cb: (err: unknown, conn?: FacadeConnection) => void): void
   end(cb?: (err: unknown) => void): void
 }
@@ -115,12 +141,12 @@ export class PromisePool extends EventEmitter {
 
   /** mysql2/promise `query` on the pool: like `db().query`. */
   query(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
-    return call(this.pool, 'query', sql, values)
+    return call(this.pool, 'query', sql, values, traces(this.pool.config), PromisePool.prototype.query)
   }
 
   /** mysql2/promise `execute` on the pool. */
   execute(sql: unknown, values?: unknown): Promise<[unknown, unknown]> {
-    return call(this.pool, 'execute', sql, values)
+    return call(this.pool, 'execute', sql, values, traces(this.pool.config), PromisePool.prototype.execute)
   }
 
   /** A connection of the running scope (or of an implicit one until `release()`). */

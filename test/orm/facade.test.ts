@@ -5,6 +5,7 @@
  * alias allows, a transaction a tool abandons is rolled back, tools inside db().transaction(), and
  * an ended facade.
  */
+import mysql from 'mysql2'
 import { QueryTypes, Sequelize } from 'sequelize'
 import { DataSource } from 'typeorm'
 import { describe, expect, it } from 'vitest'
@@ -184,5 +185,47 @@ describe('facade rules', () => {
     const err = await new Promise((resolve) => ended.getConnection((e) => resolve(e)))
     expect(err).toMatchObject({ code: ErrorCodes.FACADE_ENDED })
     await expect(lifespan.pool().promise().query('SELECT 1 AS one')).resolves.toBeDefined()
+  })
+
+  it("the promise forms show the caller in a failed statement's stack, as mysql2/promise does; trace: false leaves it out", async () => {
+    const lifespan = lifespanFor()
+    const plain = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 1 })
+    const bad = 'SELECT * FROM no_such_table_for_stacks'
+    // Named functions: their names must appear in the stack of a traced failure.
+    async function callerOfPlain(): Promise<unknown> {
+      return plain.promise().query(bad).catch((e: unknown) => e)
+    }
+    async function callerOfFacade(): Promise<unknown> {
+      return lifespan.pool().promise().query(bad).catch((e: unknown) => e)
+    }
+    async function callerOfHeldConnection(): Promise<unknown> {
+      const conn = await lifespan.pool().promise().getConnection()
+      try {
+        return await conn.query(bad).catch((e: unknown) => e)
+      } finally {
+        conn.release()
+      }
+    }
+    async function callerUntraced(): Promise<unknown> {
+      return lifespan.driver().createPoolPromise({ trace: false }).query(bad).catch((e: unknown) => e)
+    }
+    try {
+      const plainErr = (await callerOfPlain()) as Error & { code?: string }
+      expect(plainErr.stack).toContain('callerOfPlain')
+      for (const [name, caller] of [['callerOfFacade', callerOfFacade], ['callerOfHeldConnection', callerOfHeldConnection]] as const) {
+        const err = (await caller()) as Error & { code?: string; errno?: number }
+        // The server's error itself, with its fields; only its stack names the caller.
+        expect(err.code).toBe('ER_NO_SUCH_TABLE')
+        expect(err.code).toBe(plainErr.code)
+        expect(err.stack?.split('\n')[0]).toBe(`${err.name}: ${err.message}`)
+        expect(err.stack).toContain(name)
+      }
+      const untraced = (await callerUntraced()) as Error & { code?: string }
+      expect(untraced.code).toBe('ER_NO_SUCH_TABLE')
+      expect(untraced.stack).not.toContain('callerUntraced')
+    } finally {
+      await plain.end()
+      await lifespan.shutdown()
+    }
   })
 })
