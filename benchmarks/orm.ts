@@ -13,7 +13,7 @@ import type { ClientResult } from '../demo/fault-client.js'
 import { startDisposableServer } from '../test/support/disposable-server.js'
 import { startFaultProxy } from '../test/support/fault-proxy.js'
 import { TOOLS } from '../test/orm/support/tools.js'
-import { runChild } from './lib/child.js'
+import { pinnableCpu, runChild } from './lib/child.js'
 import { boost } from './lib/quiet.js'
 import { fmtInt, fmtRatio, median, table } from './lib/stats.js'
 
@@ -43,6 +43,9 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
   await admin.query(`INSERT INTO ${TABLE} (v) VALUES ${Array.from({ length: ROWS }, (_, i) => `('row ${i + 1}')`).join(',')}`)
   await admin.end()
 
+  // Every measuring process runs on one core (see pinnableCpu).
+  const cpu = pinnableCpu()
+  const pinned = cpu === undefined ? 'Not pinned to a core (no `taskset` here).' : `Each measuring process ran on CPU ${cpu} only (\`taskset -c ${cpu}\`, all its threads); the server is not pinned.`
   const ops = new Map<string, number[]>()
   for (let round = 0; round < options.rounds; round++) {
     for (const tool of TOOLS) {
@@ -52,7 +55,7 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       const order = round % 2 === 0 ? variants : [...variants].reverse()
       for (const variant of order) {
         const config = { tool, variant, url: options.url, table: TABLE, rows: ROWS, pool: 10, concurrency: options.concurrency, warmupMs: options.warmupMs, windowMs: options.windowMs }
-        const [line] = await runChild(WORKER, config, { timeoutMs: 60_000 })
+        const [line] = await runChild(WORKER, config, { timeoutMs: 60_000, cpu })
         const key = `${tool}/${variant}`
         ops.set(key, [...(ops.get(key) ?? []), Number(line?.opsPerSec)])
       }
@@ -97,7 +100,7 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
         windowMs: PAIRED_WINDOW_MS,
         windows: PAIRED_WINDOWS,
       }
-      const [line] = await runChild(PAIRED_WORKER, config, { timeoutMs: 120_000 })
+      const [line] = await runChild(PAIRED_WORKER, config, { timeoutMs: 120_000, cpu })
       const side = (key: 'plain' | 'lifespan'): { opsPerSec: number; cpuUsPerRead: number } => (line?.[key] ?? { opsPerSec: Number.NaN, cpuUsPerRead: Number.NaN }) as never
       const plain = side('plain')
       const lifespan = side('lifespan')
@@ -147,7 +150,8 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       `${options.windowMs} ms windows after ${options.warmupMs} ms of warm-up, each variant in a fresh process, the variants alternating. ` +
       'On mysql-lifespan every read runs outside any scope, so each gets an implicit scope of its own (the facade\'s getConnection, validated on entry); ' +
       'in the last columns three reads share a scope, and so its connection, as a request\'s queries do behind an adapter. ' +
-      'Knex\'s own pool is tarn over connections it opens; its last row puts Knex on a plain mysql2 pool through `connectionPool` instead, the path the facade takes inside Knex.',
+      'Knex\'s own pool is tarn over connections it opens; its last row puts Knex on a plain mysql2 pool through `connectionPool` instead, the path the facade takes inside Knex. ' +
+      pinned,
     '',
     `Paired: the same reads with both sides in one process, in ${PAIRED_WINDOWS} alternating windows of ${PAIRED_WINDOW_MS} ms each (after ${PAIRED_WARMUP_MS} ms of warm-up per side), ` +
       `${options.rounds} process(es) per tool, which side is made first alternating; ratios are medians over the processes. ` +

@@ -4,7 +4,7 @@
  * uses) turns on promise hooks for the whole process, and a baseline sharing that process
  * would pay for them too.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { boost } from './quiet.js'
 
 export interface ChildOptions {
@@ -15,12 +15,31 @@ export interface ChildOptions {
   timeoutMs?: number
   /** Called for every JSON line as it arrives. */
   onLine?: (line: Record<string, unknown>) => void
+  /** Run the child on this CPU only (`taskset -c`), all its threads; see {@link pinnableCpu}. */
+  cpu?: number
+}
+
+/**
+ * The CPU a measuring child can be pinned to, or undefined where `taskset` is missing or the
+ * machine has one core. Unpinned on the 2-core machine the benchmarks run on, a Node process
+ * settles for its whole life into one of two speeds (its CPU time per read of the same work
+ * differed by up to 1.9x from one process to the next, depending on how its threads and the
+ * server's shared the two cores), which is most of the spread of fresh-process figures; pinned
+ * to one core the same process repeats within a few percent.
+ */
+export function pinnableCpu(): number | undefined {
+  if (process.platform !== 'linux') return undefined
+  const probe = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' })
+  return probe.status === 0 ? 0 : undefined
 }
 
 /** Runs `node [nodeArgs] script JSON.stringify(config)` and resolves with every JSON line it printed. */
 export function runChild(script: string, config: unknown, options: ChildOptions = {}): Promise<Array<Record<string, unknown>>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, JSON.stringify(config)], {
+    const args = [...(options.nodeArgs ?? []), script, JSON.stringify(config)]
+    // taskset execs node: the child keeps its pid, and every thread node starts inherits the CPU.
+    const [command, argv] = options.cpu === undefined ? [process.execPath, args] : ['taskset', ['-c', String(options.cpu), process.execPath, ...args]]
+    const child = spawn(command, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: options.env ?? process.env,
     })
