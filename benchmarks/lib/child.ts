@@ -23,7 +23,7 @@ export interface ChildOptions {
  * The CPU a measuring child can be pinned to, or undefined where `taskset` is missing or the
  * machine has one core. Unpinned on the 2-core machine the benchmarks run on, a Node process
  * settles for its whole life into one of two speeds (its CPU time per read of the same work
- * differed by up to 1.9x from one process to the next, depending on how its threads and the
+ * differed by 1.7x to 2x from one process to the next, depending on how its threads and the
  * server's shared the two cores), which is most of the spread of fresh-process figures; pinned
  * to one core the same process repeats within a few percent.
  */
