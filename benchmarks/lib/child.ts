@@ -5,6 +5,7 @@
  * would pay for them too.
  */
 import { spawn, spawnSync } from 'node:child_process'
+import os from 'node:os'
 import { boost } from './quiet.js'
 
 export interface ChildOptions {
@@ -28,7 +29,8 @@ export interface ChildOptions {
  * to one core the same process repeats within a few percent.
  */
 export function pinnableCpu(): number | undefined {
-  if (process.platform !== 'linux') return undefined
+  // With one core the server would share the pinned core: no point.
+  if (process.platform !== 'linux' || os.availableParallelism() < 2) return undefined
   const probe = spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' })
   return probe.status === 0 ? 0 : undefined
 }
