@@ -8,16 +8,20 @@
  * Fair only because the lifespan side runs every read outside any scope: that path never enters
  * AsyncLocalStorage, so Node 20's promise hooks stay off and the plain side pays nothing for
  * sharing the process. `control`: two plain instances (the second one in the place of
- * mysql-lifespan), to show the measure's own bias and spread.
+ * mysql-lifespan), to show the measure's own bias and spread; with `spinNs`, the second one's pool
+ * spends that much CPU per checkout, to show how the measure answers a known small cost.
  */
 import { createLifespan } from 'mysql-lifespan'
 import { makeTool, type ToolApi } from '../test/orm/support/tools.js'
 import { readFor, readRandomRow, type ReadsConfig, runWorker } from './lib/orm-reads.js'
+import { spinningPool } from './lib/spin-pool.js'
 
 interface Config extends ReadsConfig {
   /** Which side is created (and warmed) first: alternated by round, the first-made instance may differ. */
   first: 'plain' | 'lifespan'
   control: boolean
+  /** With `control`: the second plain instance's pool spends this much CPU per `getConnection` (Kysely only; see lib/spin-pool.ts). */
+  spinNs?: number
   windows: number
 }
 
@@ -29,8 +33,12 @@ interface Tally {
 
 async function main(config: Config): Promise<void> {
   const lifespan = config.control ? undefined : createLifespan({ databases: { default: { uri: config.url, connectionLimit: config.pool } } })
-  const make = (side: 'plain' | 'lifespan'): ToolApi =>
-    side === 'lifespan' && lifespan ? makeTool(config.tool, { lifespan }, config.table) : makeTool(config.tool, { url: config.url, pool: config.pool }, config.table)
+  const spinNs = config.control ? config.spinNs : undefined
+  const make = (side: 'plain' | 'lifespan'): ToolApi => {
+    if (side === 'lifespan' && lifespan) return makeTool(config.tool, { lifespan }, config.table)
+    if (side === 'lifespan' && spinNs !== undefined) return makeTool(config.tool, { url: config.url, pool: config.pool, wrapPool: (pool) => spinningPool(pool, spinNs) }, config.table)
+    return makeTool(config.tool, { url: config.url, pool: config.pool }, config.table)
+  }
   const order = config.first === 'plain' ? (['plain', 'lifespan'] as const) : (['lifespan', 'plain'] as const)
   const apis = new Map<'plain' | 'lifespan', ToolApi>()
   for (const side of order) apis.set(side, make(side))

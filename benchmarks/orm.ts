@@ -2,7 +2,8 @@
  * Measure 6: the five ORMs and query builders on mysql-lifespan (`lifespan.pool()` / `driver()`)
  * against the same tool on its own mysql2 pool. Overhead: reads by id through the tool's query API
  * at concurrency 16, pool of 10, the two variants alternating in fresh processes each round, then
- * paired in one process (orm-paired-worker.ts), with a control pair of two plain instances.
+ * paired in one process (orm-paired-worker.ts), with a control pair of two plain instances and a
+ * sensitivity pairs (the second plain instance spending 0.5 or 2 µs of CPU per checkout).
  * Recovery: the demo's five faults with every tool twice (own pool, mysql-lifespan) under the same
  * injected fault, through the ORM fault client of the tests (test/orm/support/orm-fault-client.ts).
  */
@@ -26,6 +27,8 @@ const PAIRED_WARMUP_MS = 1_500
 const PAIRED_WINDOW_MS = 800
 const PAIRED_WINDOWS = 10
 const ROWS = 1_000
+/** CPU the sensitivity rows' pool wrapper spends per checkout (lib/spin-pool.ts), in nanoseconds. */
+const SPIN_NS = { spin500: 500, spin2000: 2_000 } as const
 
 export interface OrmOptions {
   url: string
@@ -83,13 +86,15 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
   // Paired: both sides in one process, in alternating short windows (orm-paired-worker.ts), so
   // they share the machine's state window by window; `control` pairs two plain instances.
   const paired = new Map<string, Array<{ ops: number; cpu: number }>>()
-  const pairedTools = [...TOOLS, 'control'] as const
+  const pairedTools = [...TOOLS, 'control', 'spin500', 'spin2000'] as const
   for (let round = 0; round < options.rounds; round++) {
     for (const name of pairedTools) {
-      const control = name === 'control'
+      const spinNs = name === 'spin500' || name === 'spin2000' ? SPIN_NS[name] : undefined
+      const control = name === 'control' || spinNs !== undefined
       const config = {
         tool: control ? 'kysely' : name,
         control,
+        spinNs,
         first: round % 2 === 0 ? 'plain' : 'lifespan',
         url: options.url,
         table: TABLE,
@@ -105,12 +110,18 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       const plain = side('plain')
       const lifespan = side('lifespan')
       paired.set(name, [...(paired.get(name) ?? []), { ops: lifespan.opsPerSec / plain.opsPerSec, cpu: plain.cpuUsPerRead / lifespan.cpuUsPerRead }])
-      options.log(`  round ${round + 1}/${options.rounds} ${name} paired: CPU per read ${plain.cpuUsPerRead.toFixed(1)} µs plain, ${lifespan.cpuUsPerRead.toFixed(1)} µs ${control ? 'second plain' : 'lifespan'}`)
+      const second = spinNs !== undefined ? `plain + ${spinNs} ns per checkout` : control ? 'second plain' : 'lifespan'
+      options.log(`  round ${round + 1}/${options.rounds} ${name} paired: CPU per read ${plain.cpuUsPerRead.toFixed(1)} µs plain, ${lifespan.cpuUsPerRead.toFixed(1)} µs ${second}`)
     }
   }
   const pairedRows = pairedTools.map((name) => {
     const r = paired.get(name)!
-    const label = name === 'control' ? 'control: kysely on its own pool, twice' : name
+    const label =
+      name === 'control'
+        ? 'control: kysely on its own pool, twice'
+        : name === 'spin500' || name === 'spin2000'
+          ? `sensitivity: kysely on its own pool, and behind a wrapper spending ${SPIN_NS[name]} ns of CPU per getConnection`
+          : name
     return [label, fmtRatio(median(r.map((x) => x.ops))), fmtRatio(median(r.map((x) => x.cpu))), r.map((x) => fmtRatio(x.ops)).join(', ')]
   })
   for (const tool of TOOLS) ratios[`${tool} (paired)`] = median(paired.get(tool)!.map((x) => x.ops))
@@ -156,7 +167,9 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
     `Paired: the same reads with both sides in one process, in ${PAIRED_WINDOWS} alternating windows of ${PAIRED_WINDOW_MS} ms each (after ${PAIRED_WARMUP_MS} ms of warm-up per side), ` +
       `${options.rounds} process(es) per tool, which side is made first alternating; ratios are medians over the processes. ` +
       'Windows side by side see the same machine, which fresh processes minutes apart do not. CPU ratio: plain CPU time per read over mysql-lifespan\'s. ' +
-      'The control row puts a second plain instance in the place of mysql-lifespan: how far the measure itself strays from 1.',
+      'The control row puts a second plain instance in the place of mysql-lifespan: how far the measure itself strays from 1. ' +
+      `The sensitivity rows put that second instance behind a pass-through pool wrapper that spends ${SPIN_NS.spin500} or ${SPIN_NS.spin2000} ns of CPU (a loop of arithmetic) on each getConnection and does nothing else: ` +
+      'what a known, small cost per checkout does to this measure on this machine.',
     '',
     table(['tool', 'reads/s ratio', 'CPU per read ratio', 'per process (reads/s)'], pairedRows),
     '',

@@ -9,7 +9,7 @@ import { asc, eq, sql as dsql } from 'drizzle-orm'
 import { int, mysqlTable, varchar } from 'drizzle-orm/mysql-core'
 import { drizzle } from 'drizzle-orm/mysql2'
 import knexFactory from 'knex'
-import { type Generated, Kysely, MysqlDialect, sql as ksql } from 'kysely'
+import { type Generated, Kysely, MysqlDialect, type MysqlPool, sql as ksql } from 'kysely'
 import mysql from 'mysql2'
 import { DataTypes, QueryTypes, Sequelize } from 'sequelize'
 import { DataSource, EntitySchema } from 'typeorm'
@@ -54,8 +54,9 @@ export interface FacadeSource {
 /**
  * Where a tool runs: mysql-lifespan's facade, or a mysql2 pool of its own. `mysql2Pool`: Knex gets a
  * mysql2 pool through `connectionPool` (the facade's path inside Knex) instead of its own tarn pool.
+ * `wrapPool`: Kysely gets its own pool through this wrapper (the benchmarks' sensitivity control).
  */
-export type Target = { lifespan: FacadeSource } | { url: string; pool: number; mysql2Pool?: boolean }
+export type Target = { lifespan: FacadeSource } | { url: string; pool: number; mysql2Pool?: boolean; wrapPool?: (pool: mysql.Pool) => MysqlPool }
 
 function urlParts(url: string): { host: string; port: number; user: string; password: string; database: string } {
   const u = new URL(url)
@@ -66,8 +67,14 @@ interface KyselyDB {
   [table: string]: { id: Generated<number>; v: string }
 }
 
+/** Kysely's own mysql2 pool, behind `wrapPool` when the target has one (the benchmarks' sensitivity control). */
+function ownKyselyPool(target: Exclude<Target, { lifespan: FacadeSource }>): MysqlPool {
+  const pool = mysql.createPool({ uri: target.url, connectionLimit: target.pool })
+  return target.wrapPool ? target.wrapPool(pool) : pool
+}
+
 function kysely(target: Target, table: string): ToolApi {
-  const pool = 'lifespan' in target ? target.lifespan.pool() : mysql.createPool({ uri: target.url, connectionLimit: target.pool })
+  const pool = 'lifespan' in target ? target.lifespan.pool() : ownKyselyPool(target)
   const db = new Kysely<KyselyDB>({ dialect: new MysqlDialect({ pool }) })
   const cancel = async (s: string, ms: number): Promise<unknown> => {
     const signal = AbortSignal.timeout(ms)
