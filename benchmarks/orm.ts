@@ -2,7 +2,7 @@
  * Measure 6: the five ORMs and query builders on mysql-lifespan (`lifespan.pool()` / `driver()`)
  * against the same tool on its own mysql2 pool. Overhead: reads by id through the tool's query API
  * at concurrency 16, pool of 10, the two variants alternating in fresh processes each round, then
- * paired in one process (orm-paired-worker.ts), with a control pair of two plain instances and a
+ * paired in one process (orm-paired-worker.ts), with a control pair of two plain instances and two
  * sensitivity pairs (the second plain instance spending 0.5 or 2 µs of CPU per checkout).
  * Recovery: the demo's five faults with every tool twice (own pool, mysql-lifespan) under the same
  * injected fault, through the ORM fault client of the tests (test/orm/support/orm-fault-client.ts).
@@ -29,6 +29,11 @@ const PAIRED_WINDOWS = 10
 const ROWS = 1_000
 /** CPU the sensitivity rows' pool wrapper spends per checkout (lib/spin-pool.ts), in nanoseconds. */
 const SPIN_NS = { spin500: 500, spin2000: 2_000 } as const
+
+/** The CPU a paired row's second instance spends per checkout: a sensitivity row's, else none. */
+function spinOf(name: string): number | undefined {
+  return name in SPIN_NS ? SPIN_NS[name as keyof typeof SPIN_NS] : undefined
+}
 
 export interface OrmOptions {
   url: string
@@ -84,12 +89,13 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
   }
 
   // Paired: both sides in one process, in alternating short windows (orm-paired-worker.ts), so
-  // they share the machine's state window by window; `control` pairs two plain instances.
+  // they share the machine's state window by window; `control` pairs two plain instances, and the
+  // sensitivity rows the same with a known cost per checkout on the second one.
   const paired = new Map<string, Array<{ ops: number; cpu: number }>>()
   const pairedTools = [...TOOLS, 'control', 'spin500', 'spin2000'] as const
   for (let round = 0; round < options.rounds; round++) {
     for (const name of pairedTools) {
-      const spinNs = name === 'spin500' || name === 'spin2000' ? SPIN_NS[name] : undefined
+      const spinNs = spinOf(name)
       const control = name === 'control' || spinNs !== undefined
       const config = {
         tool: control ? 'kysely' : name,
@@ -116,11 +122,12 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
   }
   const pairedRows = pairedTools.map((name) => {
     const r = paired.get(name)!
+    const spinNs = spinOf(name)
     const label =
       name === 'control'
         ? 'control: kysely on its own pool, twice'
-        : name === 'spin500' || name === 'spin2000'
-          ? `sensitivity: kysely on its own pool, and behind a wrapper spending ${SPIN_NS[name]} ns of CPU per getConnection`
+        : spinNs !== undefined
+          ? `sensitivity: kysely on its own pool, and behind a wrapper spending ${spinNs} ns of CPU per getConnection`
           : name
     return [label, fmtRatio(median(r.map((x) => x.ops))), fmtRatio(median(r.map((x) => x.cpu))), r.map((x) => fmtRatio(x.ops)).join(', ')]
   })
