@@ -13,7 +13,7 @@ import { AliasPool, type ConnectionSource } from './pool.js'
 import { Topology } from './topology/topology.js'
 
 /** @internal What the facades of one alias need from the lifespan besides its source (scopes, startup, `db()`). */
-export type CompatLinks = Omit<CompatHost, 'alias' | 'pool' | 'classify'>
+export type CompatLinks = Omit<CompatHost, 'alias' | 'pool' | 'classify' | 'single'>
 
 /** @internal The aliases of one lifespan, by name. */
 export class Aliases {
@@ -63,7 +63,7 @@ export class Aliases {
   compatHost(name: string, links: (name: string) => CompatLinks): CompatHost {
     let host = this.#compatHosts.get(name)
     if (!host) {
-      host = { alias: name, pool: this.source(name), classify: this.#classify, ...links(name) }
+      host = { alias: name, pool: this.source(name), classify: this.#classify, single: !this.#topologies.has(name), ...links(name) }
       this.#compatHosts.set(name, host)
     }
     return host

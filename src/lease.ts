@@ -45,11 +45,12 @@ export class Lease {
 
   /**
    * Calls `done` with the scope's connection for this alias, acquiring and validating it on
-   * first use. Callbacks rather than promises: this runs for every scope.
+   * first use (within `timeoutMs`, the alias's `acquireTimeoutMs` by default). Callbacks rather
+   * than promises: this runs for every scope.
    */
-  withConnection(done: ConnectionCallback): void {
+  withConnection(done: ConnectionCallback, timeoutMs?: number): void {
     if (this.txDone) {
-      this.txDone.then(() => this.withConnection(done))
+      this.txDone.then(() => this.withConnection(done, timeoutMs))
       return
     }
     if (this.frame.interruption) return done(this.frame.interruption)
@@ -79,7 +80,7 @@ export class Lease {
       // A failed acquisition is reported to everyone waiting; the next statement starts a new one.
       first(err, conn)
       if (more) for (const waiter of more) waiter(err, conn)
-    })
+    }, timeoutMs)
   }
 
   /**

@@ -264,6 +264,7 @@ export class Lifespan {
     db: () => this.db(name),
     hold: (body, fail) => this.#admission.hold(body, fail),
     ready: () => this.#admission.ready(),
+    state: () => this.#state,
   })
 
   /** The running scope, or `undefined` outside any scope. */

@@ -2,10 +2,12 @@
  * @module
  * Where a facade's work runs: the running scope, or (outside any scope, as `db()` does) an implicit
  * one. A tool checks a connection out per query; outside a scope each checkout holds an implicit
- * scope until the tool releases it, without an AsyncLocalStorage frame or a promise.
+ * scope until the tool releases it, without an AsyncLocalStorage frame or a promise (and hands it
+ * to the next waiting checkout when it may: handoff.ts).
  */
 import type { PoolConnection } from 'mysql2'
 import { type Context, storage } from '../scope.js'
+import type { CheckoutCallback, Handoff } from './handoff.js'
 import type { CompatHost } from './host.js'
 
 /** @internal Runs with a live scope context; `done` ends the implicit scope opened for it, if one was. */
@@ -46,20 +48,14 @@ export interface Checkout {
 
 /**
  * @internal Pool mode's `getConnection`: the running scope's validated connection for the alias, or
- * an implicit scope's, held until the tool releases it. Inside `db().transaction()` the connection is
- * the transaction's (busy, already validated): statements will join it, and none is named here.
+ * (outside any scope) an implicit scope's, held until the tool releases it: from the pool, or
+ * handed over by a tool checkout that released it (handoff.ts). Inside `db().transaction()` the
+ * connection is the transaction's (busy, already validated): statements will join it, and none is
+ * named here.
  */
-export function checkOut(host: CompatHost, done: (err: unknown, checkout?: Checkout) => void): void {
+export function checkOut(host: CompatHost, handoff: Handoff, done: CheckoutCallback): void {
   const outer = liveContext()
-  if (outer?.txs?.has(host.alias)) return process.nextTick(done, null, { context: outer, end: undefined, connection: undefined })
-  const fn: InScope = (context, end) =>
-    context.frame.lease(host.pool).withConnection((err, conn) => {
-      if (err) {
-        end()
-        return done(err)
-      }
-      done(null, { context, end: end === noop ? undefined : end, connection: conn })
-    })
-  if (outer) return fn(outer, noop)
-  implicitScope(host, fn, done)
+  if (!outer) return handoff.checkOut(done)
+  if (outer.txs?.has(host.alias)) return process.nextTick(done, null, { context: outer, end: undefined, connection: undefined })
+  outer.frame.lease(host.pool).withConnection((err, conn) => (conn ? done(null, { context: outer, end: undefined, connection: conn }) : done(err)))
 }

@@ -10,6 +10,7 @@ import mysql from 'mysql2'
 import type { Pool as MysqlPool, PoolConnection } from 'mysql2'
 import { ErrorCodes, LifespanError } from '../errors.js'
 import { checkOut } from './checkout.js'
+import { type Handoff, handoffOf } from './handoff.js'
 import { FacadeConnection } from './connection.js'
 import type { Callback, CompatHost } from './host.js'
 import { FacadeQuery } from './query.js'
@@ -28,6 +29,7 @@ export type Pool = MysqlPool & { end(callback?: (err?: Error) => void): void }
 export class FacadePool extends EventEmitter {
   readonly #host: CompatHost
   readonly #settings: ToolSettings
+  readonly #handoff: Handoff
   /** Statements sent to the pool itself: each runs like `db(alias)`, in the caller's scope or one of its own. */
   readonly #direct: FacadeConnection
   #ended = false
@@ -40,13 +42,14 @@ export class FacadePool extends EventEmitter {
     super()
     this.#host = host
     this.#settings = settings
+    this.#handoff = handoffOf(host)
     this.config = { ...config, connectionLimit: host.pool.options.pool.connectionLimit ?? 10 }
     this.#direct = new FacadeConnection(host, settings, this.config)
   }
 
   getConnection(cb: (err: unknown, conn?: FacadeConnection) => void): void {
     if (this.#ended) return process.nextTick(cb, this.#endedError())
-    checkOut(this.#host, (err, checkout) => {
+    checkOut(this.#host, this.#handoff, (err, checkout) => {
       if (!checkout) return cb(err)
       const conn = this.#connectionFor(checkout.connection)
       conn.bind(checkout)
