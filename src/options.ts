@@ -72,6 +72,8 @@ export interface AliasOptions {
   /**
    * A connection used this recently is trusted without a ping, in milliseconds (HikariCP's alive-bypass window).
    * `0` pings on every entry to a scope (safest, and about half the throughput on a fast network).
+   * Also how long a tool checkout's implicit scope may be handed from one tool checkout to the next
+   * (`lifespan.pool()` outside a scope, when checkouts wait for a connection); `0` turns that off.
    *
    * @default 500
    */
@@ -115,7 +117,8 @@ export interface AliasOptions {
   queryTimeoutMs?: number
   /**
    * Warn (through `logger.warn`) when a scope holds a connection longer than this, with the stack
-   * where the scope was opened. `0` turns leak detection off.
+   * where the scope was opened. `0` turns leak detection off. With leak detection on, tool
+   * checkouts (`lifespan.pool()`) are not handed from one to the next: each holds its own scope.
    *
    * @default 0
    */
