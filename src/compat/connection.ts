@@ -17,19 +17,12 @@ import { type Checkout, implicitScope, type InScope, liveContext, noop } from '.
 import { type Method, runStatement } from '../statement.js'
 import { ToolTransaction } from './tool-transaction.js'
 import { handoffOf } from './handoff.js'
-import { type Callback, type CompatHost, opensTransaction } from './host.js'
+import { type Callback, type CompatHost, isPlain, KILL, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
 import { FacadeQuery, streamOn } from './query.js'
 import { DriverConnectionLeft, watchWait } from './pool-exit.js'
 import { isSessionSetup, setupZone } from './session-setup.js'
 import { adjustReply, applySettings, NO_SETTINGS, type ToolSettings } from './settings.js'
-
-/**
- * `KILL QUERY n` / `KILL CONNECTION n` a tool sends to cancel a statement (Kysely, from a pool or
- * control connection): on the scope's connection it would queue behind the very statement it
- * cancels, so it goes to the server from a side connection with the alias's settings instead.
- */
-const KILL = /^\s*kill\s+(query|connection)\s+(\d+)\s*;?\s*$/i
 
 /** What a session-setup statement resolves with: an OK packet, as mysql2 gives. */
 const OK_REPLY = Object.freeze({ fieldCount: 0, affectedRows: 0, insertId: 0, info: '', serverStatus: 2, warningStatus: 0, changedRows: 0 })
@@ -240,6 +233,18 @@ export class FacadeConnection extends EventEmitter {
   }
 
   #statement(method: Method, sql: unknown, values: unknown, cb: Callback): void {
+    // The common case, checked first: a connection bound to a live scope, no transaction of the
+    // tool's or of db() around it, a statement that is neither KILL nor one opening a transaction.
+    const context = this.#context
+    if (context !== undefined && this.#pin === undefined && context.txs === undefined && !context.frame.closed && !this.#driverMode && isPlain(sql)) {
+      this.#pending++
+      return this.#onScope(context, noop, method, sql, values, cb)
+    }
+    this.#special(method, sql, values, cb)
+  }
+
+  /** Every other statement: session setup, KILL, a tool's transaction, db().transaction(), an implicit scope. */
+  #special(method: Method, sql: unknown, values: unknown, cb: Callback): void {
     const text = sqlText(sql)
     if (this.#driverMode && !this.#pin && isSessionSetup(text)) {
       this.#zone = setupZone(text as string)

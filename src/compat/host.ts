@@ -7,6 +7,7 @@
 import type { ErrorClass } from '../classify.js'
 import type { Database } from '../database.js'
 import type { LifespanState } from '../lifespan-types.js'
+import { sqlText } from '../retry.js'
 import type { ConnectionSource } from '../pool.js'
 import type { Context } from '../scope.js'
 
@@ -43,4 +44,31 @@ const OPENS_TRANSACTION = /^\s*(?:begin\b|start\s+transaction\b|xa\s+(?:start|be
 /** @internal The leading words of a statement that opens a transaction (a hint; the status flags decide). */
 export function opensTransaction(sql: string | undefined): boolean {
   return sql !== undefined && OPENS_TRANSACTION.test(sql)
+}
+
+/**
+ * @internal `KILL QUERY n` / `KILL CONNECTION n` a tool sends to cancel a statement (Kysely, from a
+ * pool or control connection): on the scope's connection it would queue behind the very statement
+ * it cancels, so it goes to the server from a side connection with the alias's settings instead.
+ */
+export const KILL = /^\s*kill\s+(query|connection)\s+(\d+)\s*;?\s*$/i
+
+/**
+ * @internal A statement that neither {@link KILL} nor {@link opensTransaction} can match: its first
+ * letter (after ASCII spaces) is not k, b, x or s, or it starts with `sel` (SELECT). Three
+ * characters looked at, for every statement a tool sends; anything else takes the full path.
+ */
+export function isPlain(sql: unknown): boolean {
+  const text = typeof sql === 'string' ? sql : sqlText(sql)
+  if (text === undefined) return false
+  let i = 0
+  while (i < text.length && text.charCodeAt(i) <= 32) i++
+  const code = text.charCodeAt(i)
+  // Beyond ASCII (a space \s knows, say): the full path decides.
+  if (code > 127) return false
+  // `| 32` lower-cases an ASCII letter.
+  const first = code | 32
+  if (first === 107 || first === 98 || first === 120) return false
+  if (first !== 115) return true
+  return (text.charCodeAt(i + 1) | 32) === 101 && (text.charCodeAt(i + 2) | 32) === 108
 }
