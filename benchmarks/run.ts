@@ -4,11 +4,13 @@
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           shorter windows, fewer rounds; writes RESULTS.quick.md
- *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation, orm (and profile, scale-out: not run by default)
+ *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation, orm (and profile, scale-out: not run by default);
+ *                                      writes RESULTS.<measures>.md (RESULTS.orm.md for --only=orm), never over the full RESULTS.md
  *   npm run bench -- --only=hot,profile --lib=path/to/index.js   hot path (and profile) of a patched build beside dist/
  *   MYSQL_URL=mysql://user:pw@host:3306/db npm run bench
  */
 import { writeFileSync } from 'node:fs'
+import { resolve } from 'node:path'
 import { BENCH_DIR } from './lib/deps.js'
 import { startDisposableServer, type DisposableServer } from '../test/support/disposable-server.js'
 import { describeEnvironment, MYSQL_URL, redact } from './lib/env.js'
@@ -38,8 +40,8 @@ function parseArgs(argv: string[]): { quick: boolean; only: Set<Measure>; lib: s
       const names = arg.slice(7).split(',').filter(Boolean)
       for (const n of names) if (!(MEASURES as readonly string[]).includes(n)) throw new Error(`unknown measure "${n}" (known: ${MEASURES.join(', ')})`)
       only = new Set(names as Measure[])
-    } else if (arg.startsWith('--lib=')) lib = arg.slice(6)
-    else if (arg.startsWith('--out=')) out = arg.slice(6)
+    } else if (arg.startsWith('--lib=')) lib = fromCaller(arg.slice(6))
+    else if (arg.startsWith('--out=')) out = fromCaller(arg.slice(6))
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`usage: npm run bench -- [--quick] [--only=${MEASURES.join(',')}] [--lib=patched/index.js] [--out=file.md]\n`)
       process.exit(0)
@@ -173,7 +175,7 @@ async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServ
     '```sh',
     'npm run bench                          # builds the library and tools, installs benchmarks/ deps if missing, runs everything',
     'npm run bench -- --quick               # shorter windows and fewer rounds (writes benchmarks/RESULTS.quick.md)',
-    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation, orm; `profile` (CPU profile of the hot path) on request',
+    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation, orm; `profile` (CPU profile of the hot path) on request; writes benchmarks/RESULTS.hot-recovery.md',
     'npm run bench -- --only=hot,profile --lib=$PWD/.build/patched/dist/index.js   # a patched build measured beside dist/',
     'MYSQL_URL=mysql://user:pw@host:3306/db npm run bench',
     '```',
@@ -183,9 +185,24 @@ async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServ
     '',
     ...sections,
   ].join('\n')
-  const out = args.out ?? `${BENCH_DIR}${q ? 'RESULTS.quick.md' : 'RESULTS.md'}`
+  const out = args.out ?? `${BENCH_DIR}${resultsName(args.only, q)}`
   writeFileSync(out, `${doc.trimEnd()}\n`)
   log(`\nwrote ${out} (${minutes} min)`)
+}
+
+/**
+ * Where the results go unless `--out` says: RESULTS.md for the default measures, RESULTS.quick.md
+ * with `--quick`, and RESULTS.<measures>.md for a subset, so that a subset never overwrites the full run.
+ */
+function resultsName(only: Set<Measure>, quick: boolean): string {
+  if (quick) return 'RESULTS.quick.md'
+  const full = DEFAULT_MEASURES.every((m) => only.has(m)) && only.size === DEFAULT_MEASURES.length
+  return full ? 'RESULTS.md' : `RESULTS.${[...only].join('-')}.md`
+}
+
+/** A path given on the command line, from the directory `npm run bench` was started in (npm runs this script in benchmarks/). */
+function fromCaller(path: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), path)
 }
 
 main().catch((err: unknown) => {
