@@ -69,11 +69,20 @@ function transactionEnd(sql: unknown): 'rollback' | 'commit' | undefined {
   return undefined
 }
 
+// The common paths below make no closure: a function that makes one, even on a branch not taken,
+// allocates a context for its captured arguments on every call. The closures are in functions of
+// their own (acquireThen, fitZoneThen), called only when needed.
+
 /** One try of a statement: the scope's connection, the statement's time zone on it, then the statement. */
 function attempt(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, first: boolean, done: StatementCallback): void {
   // The scope's connection is usually at hand: no callback to make for it.
   const ready = lease.ready
   if (ready) return onConnection(lease, classify, statement, first, ready, done)
+  acquireThen(lease, classify, statement, first, done)
+}
+
+/** The scope has no connection at hand: acquire (or wait for) it, then go on. */
+function acquireThen(lease: Lease, classify: (error: unknown) => ErrorClass, statement: Statement, first: boolean, done: StatementCallback): void {
   lease.withConnection((err, conn) => {
     if (!conn) return done(err)
     onConnection(lease, classify, statement, first, conn, done)
@@ -85,6 +94,19 @@ function onConnection(lease: Lease, classify: (error: unknown) => ErrorClass, st
   const session = lease.pool.session(conn)
   // The common case (no tool zone on either side) is one compare.
   if (session?.zone === statement.zone || hasZone(lease.pool, conn, statement.zone)) return send(lease, classify, statement, first, conn, session, done)
+  fitZoneThen(lease, classify, statement, first, conn, session, done)
+}
+
+/** The connection's session time zone is not the statement's: set it, then send (or judge the failure). */
+function fitZoneThen(
+  lease: Lease,
+  classify: (error: unknown) => ErrorClass,
+  statement: Statement,
+  first: boolean,
+  conn: PoolConnection,
+  session: SessionState | undefined,
+  done: StatementCallback,
+): void {
   lease.hold()
   fitZone(lease.pool, conn, statement.zone, (e) => {
     lease.unhold()

@@ -57,5 +57,10 @@ export function checkOut(host: CompatHost, handoff: Handoff, done: CheckoutCallb
   const outer = liveContext()
   if (!outer) return handoff.checkOut(done)
   if (outer.txs?.has(host.alias)) return process.nextTick(done, null, { context: outer, end: undefined, connection: undefined })
+  inScope(host, outer, done)
+}
+
+/** A checkout inside a scope: the scope's connection (a function of its own: {@link checkOut} then makes no closure). */
+function inScope(host: CompatHost, outer: Context, done: CheckoutCallback): void {
   outer.frame.lease(host.pool).withConnection((err, conn) => (conn ? done(null, { context: outer, end: undefined, connection: conn }) : done(err)))
 }
