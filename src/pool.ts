@@ -47,7 +47,7 @@ export type ConnectionSource = Pick<
   AliasPool,
   | 'alias' | 'options' | 'acquireWith' | 'acquire' | 'release' | 'destroy' | 'send' | 'exec' | 'suspectAll'
   | 'countRetry' | 'stats' | 'end' | 'endAndKill' | 'destroyAll' | 'leasedThreadIds' | 'destroyLeased' | 'kill' | 'counts'
-  | 'session' | 'inTransaction' | 'owns' | 'internal' | 'limit' | 'lastReleasedAt' | 'probe' | 'logger' | 'defaultLogger'
+  | 'session' | 'inTransaction' | 'owns' | 'clean' | 'internal' | 'limit' | 'lastReleasedAt' | 'probe' | 'logger' | 'defaultLogger'
   | 'baseline'
 >
 
@@ -243,6 +243,12 @@ export class AliasPool {
   /** Whether `conn` is still one of this pool's open connections (not destroyed, not closed by the server). */
   owns(conn: PoolConnection): boolean {
     return this.open.has(conn)
+  }
+
+  /** Whether `conn` may go on to other work as it is: open, validated, and nothing for {@link AliasPool.release} to clean. */
+  clean(conn: PoolConnection): boolean {
+    const m = this.meta.get(conn)
+    return m?.baseline !== undefined && this.open.has(conn) && !needsCleaning(m)
   }
 
   /** @internal Marks a connection the checkout hands out as leased. */

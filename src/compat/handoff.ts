@@ -24,7 +24,6 @@
  * A checkout waits for a hand-over at most {@link PATIENCE_MS}, then asks the pool like any other,
  * within what is left of `acquireTimeoutMs`.
  */
-import type { PoolConnection } from 'mysql2'
 import { connectionRelease } from '../observe/channels.js'
 import { observedAcquire, scopeEnd, scopeStart } from '../observe/scope-events.js'
 import type { Context, Lease } from '../scope.js'
@@ -132,7 +131,7 @@ export class Handoff {
   /** Hands the scope (and its connection, when its session is the baseline) to the oldest waiting checkout. */
   #passOn(context: Context, lease: Lease, end: () => void): void {
     let conn = lease.current
-    if (conn && !this.#clean(conn)) {
+    if (conn && !this.#host.pool.clean(conn)) {
       // Reset and returned by the pool; the next statement of the scope takes a connection through the lease.
       lease.detach(conn)
       this.#host.pool.release(conn)
@@ -140,13 +139,6 @@ export class Handoff {
     }
     this.#since.shift()
     process.nextTick(this.#waiters.shift() as CheckoutCallback, null, { context, end, connection: conn })
-  }
-
-  /** Still open, and its session is the one it had after its handshake (as far as the server's replies tell). */
-  #clean(conn: PoolConnection): boolean {
-    const pool = this.#host.pool
-    const session = pool.session(conn)
-    return session !== undefined && !session.dirty && pool.owns(conn) && pool.baseline(conn)?.tracked === true
   }
 
   #arm(ms: number): NodeJS.Timeout {

@@ -116,6 +116,10 @@ abstract class RoutedSource {
     return this.topology.hostOf(conn)?.pool.owns(conn) === true
   }
 
+  clean(conn: PoolConnection): boolean {
+    return this.topology.hostOf(conn)?.pool.clean(conn) === true
+  }
+
   /** The sum of the hosts' connection limits (for readiness). */
   get limit(): number {
     return this.topology.hosts.reduce((sum, host) => sum + host.pool.limit, 0)
