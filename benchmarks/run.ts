@@ -4,7 +4,7 @@
  *
  *   npm run bench                      full run (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           shorter windows, fewer rounds; writes RESULTS.quick.md
- *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation, orm (and profile, scale-out: not run by default);
+ *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation, orm (and profile, scale-out, instructions: not run by default);
  *                                      writes RESULTS.<measures>.md (RESULTS.orm.md for --only=orm), never over the full RESULTS.md
  *   npm run bench -- --only=hot,profile --lib=path/to/index.js   hot path (and profile) of a patched build beside dist/
  *   MYSQL_URL=mysql://user:pw@host:3306/db npm run bench
@@ -18,14 +18,15 @@ import { BENCH_NICE, boost } from './lib/quiet.js'
 import { runFastify } from './fastify.js'
 import { runHotPath } from './hot-path.js'
 import { runOrm } from './orm.js'
+import { callgrindAvailable, runOrmInstructions } from './orm-instructions.js'
 import { runProfile } from './profile.js'
 import { runRecovery } from './recovery.js'
 import { runScale } from './scale.js'
 import { runScaleOut } from './scale-out.js'
 import { runValidation } from './validation.js'
 
-const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm', 'scale-out', 'profile'] as const
-/** Run by default; `profile` and `scale-out` (it starts replication sets) only on request. */
+const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm', 'instructions', 'scale-out', 'profile'] as const
+/** Run by default; `profile`, `instructions` (valgrind, about 15 minutes) and `scale-out` (it starts replication sets) only on request. */
 const DEFAULT_MEASURES: Measure[] = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm']
 type Measure = (typeof MEASURES)[number]
 
@@ -136,6 +137,13 @@ async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServ
         `${r.lifespanFailures} failed or hung reads through the tools on mysql-lifespan in the five faults.`,
     )
   }
+  if (args.only.has('instructions')) {
+    log('\n[instructions] ORM reads counted in machine instructions (valgrind)')
+    if (!callgrindAvailable()) throw new Error('the instructions measure needs valgrind (callgrind and callgrind_control): apt-get install valgrind')
+    const r = await runOrmInstructions({ url, concurrency: 16, readsScale: q ? 0.2 : 1, log })
+    section('Instructions: what a read through each tool costs the client, counted', r.markdown)
+    verdicts.push(`Instructions per read, own pool over mysql-lifespan: ${Object.entries(r.ratios).map(([t, x]) => `${x.toFixed(3)} (${t})`).join(', ')}.`)
+  }
   if (args.only.has('scale-out')) {
     log('\n[scale-out] failover and replica routing (replication sets on loopback)')
     const r = await runScaleOut({ rounds: q ? 1 : 3, overhead: q ? { rounds: 4, windowMs: 500, concurrency: 8 } : { rounds: 10, windowMs: 1_000, concurrency: 8 }, log })
@@ -175,7 +183,7 @@ async function measures(args: ReturnType<typeof parseArgs>, url: string, ownServ
     '```sh',
     'npm run bench                          # builds the library and tools, installs benchmarks/ deps if missing, runs everything',
     'npm run bench -- --quick               # shorter windows and fewer rounds (writes benchmarks/RESULTS.quick.md)',
-    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation, orm; `profile` (CPU profile of the hot path) on request; writes benchmarks/RESULTS.hot-recovery.md',
+    'npm run bench -- --only=hot,recovery   # a subset: hot, fastify, recovery, scale, validation, orm; `profile` (CPU profile of the hot path) and `instructions` (ORM reads counted by valgrind) on request; writes benchmarks/RESULTS.hot-recovery.md',
     'npm run bench -- --only=hot,profile --lib=$PWD/.build/patched/dist/index.js   # a patched build measured beside dist/',
     'MYSQL_URL=mysql://user:pw@host:3306/db npm run bench',
     '```',
