@@ -108,7 +108,11 @@ const USE = /^\s*use\s/i
 
 /** Whether `sql` is a `USE db` statement: the one session change a reset does not undo. */
 export function changesSchema(sql: string): boolean {
-  return USE.test(sql)
+  // Most statements do not start with "u": the pattern runs only for those that may be USE.
+  let i = 0
+  while (i < sql.length && sql.charCodeAt(i) <= 32) i++
+  const first = sql.charCodeAt(i)
+  return (first > 127 || (first | 32) === 117) && USE.test(sql)
 }
 /** An assignment to a user variable inside a statement (`@a := 1`, `INTO @a`); reading one changes nothing. */
 const USER_VARIABLE_WRITE = /(?:^|[^@])@(?:[\w$.]+|`[^`]*`|'[^']*'|"[^"]*")\s*:=|\binto\s+@/i

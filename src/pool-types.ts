@@ -47,6 +47,8 @@ export interface AliasStats {
 
 /** @internal What the pool knows of one connection. */
 export interface ConnectionMeta {
+  /** The pool that opened the connection (connection-meta.ts). */
+  readonly owner: object
   createdAt: number
   lastUsedAt: number
   /** This connection's max age, with jitter; 0 = none. */

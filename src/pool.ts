@@ -22,6 +22,7 @@ import {
   needsCleaning,
   threadIds,
 } from './pool-types.js'
+import { keepMeta, readMeta } from './connection-meta.js'
 import { changesSchema, SessionState, tapSessionState, touchesSessionUnseen } from './connection-state.js'
 import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
 import { QueryKiller, killAndLog } from './kill.js'
@@ -58,7 +59,6 @@ export class AliasPool {
   private readonly pool: Pool
   /** @internal */
   readonly classify: (error: unknown) => ErrorClass
-  private readonly meta = new WeakMap<PoolConnection, ConnectionMeta>()
   private readonly open = new Set<PoolConnection>()
   /**
    * Connections leased to scopes: a flag in each one's metadata and a count, not a Set. A Set
@@ -120,6 +120,7 @@ export class AliasPool {
     const session = new SessionState()
     tapSessionState(conn, session)
     const m: ConnectionMeta = {
+      owner: this,
       createdAt: now,
       lastUsedAt: now,
       maxAgeMs: maxAgeMs > 0 ? Math.floor(maxAgeMs * (1 - Math.random() * AGE_JITTER)) : 0,
@@ -129,7 +130,7 @@ export class AliasPool {
       epoch: this.epoch,
       leased: false,
     }
-    this.meta.set(conn, m)
+    keepMeta(conn, m)
     this.open.add(conn)
     this.counters.created++
     const creating = this.checkout.creating
@@ -140,7 +141,7 @@ export class AliasPool {
       this.unlease(conn)
       if (this.closed) return
       this.counters.destroyed.broken++
-      events.destroyed(this, conn, 'broken', this.meta.get(conn)?.createdAt)
+      events.destroyed(this, conn, 'broken', readMeta(this, conn)?.createdAt)
       this.suspectAll()
       log(this.logger, 'debug', { alias: this.alias, err: err === undefined ? 'end' : describe(err) }, 'connection closed by the server or network')
     }
@@ -151,7 +152,7 @@ export class AliasPool {
 
   /** @internal What is known of `conn` (adopted now if mysql2 emitted no 'connection' for it, which 3.x always does). */
   metaOf(conn: PoolConnection): ConnectionMeta {
-    return this.meta.get(conn) ?? this.adopt(conn)
+    return readMeta(this, conn) ?? this.adopt(conn)
   }
 
   /** The first disconnect makes every connection of an older generation suspect: pinged on next use. */
@@ -202,7 +203,7 @@ export class AliasPool {
     if (text !== undefined) {
       const unseen = touchesSessionUnseen(text)
       const schema = changesSchema(text)
-      const m = unseen || schema ? this.meta.get(conn) : undefined
+      const m = unseen || schema ? readMeta(this, conn) : undefined
       if (m) {
         m.session.dirty = true
         if (schema) m.session.schemaChanged = true
@@ -227,17 +228,17 @@ export class AliasPool {
 
   /** Whether the server's last reply on `conn` said it is inside a transaction (or autocommit is off). */
   inTransaction(conn: PoolConnection): boolean {
-    return this.meta.get(conn)?.session.inTransaction === true
+    return readMeta(this, conn)?.session.inTransaction === true
   }
 
   /** What the server's replies say about `conn`'s session (live: it changes with every reply). */
   session(conn: PoolConnection): SessionState | undefined {
-    return this.meta.get(conn)?.session
+    return readMeta(this, conn)?.session
   }
 
   /** The session `conn` had after its handshake (what a reset restores); undefined before its first use. */
   baseline(conn: PoolConnection): SessionBaseline | undefined {
-    return this.meta.get(conn)?.baseline
+    return readMeta(this, conn)?.baseline
   }
 
   /** Whether `conn` is still one of this pool's open connections (not destroyed, not closed by the server). */
@@ -247,13 +248,13 @@ export class AliasPool {
 
   /** Whether `conn` may go on to other work as it is: open, validated, and nothing for {@link AliasPool.release} to clean. */
   clean(conn: PoolConnection): boolean {
-    const m = this.meta.get(conn)
+    const m = readMeta(this, conn)
     return m?.baseline !== undefined && this.open.has(conn) && !needsCleaning(m)
   }
 
   /** @internal Marks a connection the checkout hands out as leased. */
   markLeased(conn: PoolConnection): void {
-    const m = this.meta.get(conn)
+    const m = readMeta(this, conn)
     if (!m || m.leased) return
     m.leased = true
     this.leasedCount++
@@ -262,7 +263,7 @@ export class AliasPool {
 
   /** Clears the leased flag; the connection's metadata, or undefined when it was not leased. */
   private unlease(conn: PoolConnection): ConnectionMeta | undefined {
-    const m = this.meta.get(conn)
+    const m = readMeta(this, conn)
     if (!m?.leased) return undefined
     m.leased = false
     this.leasedCount--
@@ -271,7 +272,7 @@ export class AliasPool {
   }
 
   private leasedConnections(): PoolConnection[] {
-    return [...this.open].filter((conn) => this.meta.get(conn)?.leased === true)
+    return [...this.open].filter((conn) => readMeta(this, conn)?.leased === true)
   }
 
   /**
@@ -280,7 +281,7 @@ export class AliasPool {
    * connection goes back at once, with no round trip.
    */
   release(conn: PoolConnection): void {
-    const m = this.meta.get(conn)
+    const m = readMeta(this, conn)
     if (!m?.leased) return
     if (!this.closed && this.open.has(conn) && needsCleaning(m)) {
       this.internal(() => cleanSession(this.exec, conn, m, this.options.pingTimeoutMs, this.counters)).then(
@@ -308,7 +309,7 @@ export class AliasPool {
     this.unlease(conn)
     if (this.open.delete(conn)) {
       this.counters.destroyed[reason]++
-      events.destroyed(this, conn, reason, this.meta.get(conn)?.createdAt)
+      events.destroyed(this, conn, reason, readMeta(this, conn)?.createdAt)
       log(this.logger, 'debug', { alias: this.alias, reason, threadId: conn.threadId }, 'connection destroyed')
     }
     // Removing a connection lets mysql2 open a new one for a queued waiter: from the pool's context.

@@ -16,7 +16,7 @@ import { type Context, type Lease } from '../scope.js'
 import { type Checkout, implicitScope, type InScope, liveContext, noop } from './checkout.js'
 import { type Method, runStatement } from '../statement.js'
 import { ToolTransaction } from './tool-transaction.js'
-import { handoffOf } from './handoff.js'
+import { type Handoff, handoffOf } from './handoff.js'
 import { type Callback, type CompatHost, isPlain, KILL, opensTransaction } from './host.js'
 import { PromiseConnection } from './promise.js'
 import { FacadeQuery, streamOn } from './query.js'
@@ -49,6 +49,8 @@ export class FacadeConnection extends EventEmitter {
   /** What statements with a callback return: it emits nothing (their results go to the callback). */
   #called: FacadeQuery | undefined
   #released = false
+  /** The alias's hand-over, looked up at the first release of an implicit scope. */
+  #handoff: Handoff | undefined
   /** Driver connections: the time zone of the tool's per-connection setup, put on each connection its statements run on. */
   #zone: string | undefined
   /** @internal Driver connections: settles once the lifespan is up (or refused). */
@@ -174,7 +176,7 @@ export class FacadeConnection extends EventEmitter {
     const context = this.#context
     this.#endImplicit = undefined
     this.#context = undefined
-    if (end && context) handoffOf(this.#host).release(context, end, pinned)
+    if (end && context) (this.#handoff ??= handoffOf(this.#host)).release(context, end, pinned)
   }
 
   /**

@@ -33,6 +33,8 @@ export class FacadePool extends EventEmitter {
   /** Statements sent to the pool itself: each runs like `db(alias)`, in the caller's scope or one of its own. */
   readonly #direct: FacadeConnection
   #ended = false
+  /** Someone listened to `acquire` or `release` at some point: checkouts then look for listeners (see the constructor). */
+  #watched = false
   readonly #byConnection = new WeakMap<PoolConnection, FacadeConnection>()
   /** mysql2 keeps its options here; tools read `config.connectionLimit`. The alias's limit is the one that holds. */
   readonly config: Record<string, unknown>
@@ -45,6 +47,10 @@ export class FacadePool extends EventEmitter {
     this.#handoff = handoffOf(host)
     this.config = { ...config, connectionLimit: host.pool.options.pool.connectionLimit ?? 10 }
     this.#direct = new FacadeConnection(host, settings, this.config)
+    // Counting listeners on every checkout costs more than this flag; it stays set once raised.
+    this.on('newListener', (event: string | symbol) => {
+      if (event === 'acquire' || event === 'release') this.#watched = true
+    })
   }
 
   getConnection(cb: (err: unknown, conn?: FacadeConnection) => void): void {
@@ -54,8 +60,10 @@ export class FacadePool extends EventEmitter {
       const conn = this.#connectionFor(checkout.connection)
       conn.bind(checkout)
       // mysql2's pool events, for tools that listen (none of the five do; emitted only when someone listens).
-      if (this.listenerCount('release') > 0) conn.onRelease = this.#released
-      if (this.listenerCount('acquire') > 0) this.emit('acquire', conn)
+      if (this.#watched) {
+        if (this.listenerCount('release') > 0) conn.onRelease = this.#released
+        if (this.listenerCount('acquire') > 0) this.emit('acquire', conn)
+      }
       cb(null, conn)
     })
   }

@@ -32,6 +32,15 @@ describe('touchesSessionUnseen', () => {
 describe('changesSchema', () => {
   it('is a USE statement only', () => {
     expect(changesSchema('  USE mysql')).toBe(true)
+    expect(changesSchema('use`test`') || changesSchema('\n\tuse test')).toBe(true)
     expect(changesSchema('SELECT 1 FROM users')).toBe(false)
+    expect(changesSchema('UPDATE t SET v = 1')).toBe(false)
+    expect(changesSchema('user')).toBe(false)
+    expect(changesSchema('')).toBe(false)
+  })
+
+  it('leaves a statement after a non-ASCII space to the pattern, as before the one-character check', () => {
+    expect(changesSchema('\u00a0USE mysql')).toBe(true)
+    expect(changesSchema('\u00a0SELECT 1')).toBe(false)
   })
 })
