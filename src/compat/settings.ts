@@ -96,9 +96,26 @@ export function adjustReply(settings: ToolSettings, rows: unknown): void {
 }
 
 /**
+ * Whether `timezone` or `stringifyObjects` can change how `value` is written into SQL: only a Date
+ * (the time zone) or another object (how it is spelled out) can, also inside an array. Numbers,
+ * strings, booleans, bigints, null and Buffers are written the same whatever either says, so
+ * mysql2 formats them itself with the connection's settings (TypeORM's `stringifyObjects: true`
+ * would otherwise format every statement twice, once here and once in mysql2).
+ */
+function formatMatters(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false
+  if (Array.isArray(value)) {
+    for (const item of value) if (formatMatters(item)) return true
+    return false
+  }
+  return !Buffer.isBuffer(value)
+}
+
+/**
  * @internal A statement's mysql2 arguments with the tool's settings applied: its own query options
  * win over the tool's; bind values are formatted client-side when the tool's `timezone` or
- * `stringifyObjects` differ from the alias's (mysql2 reads those from the connection only).
+ * `stringifyObjects` differ from the alias's and matter for those values (mysql2 reads both from
+ * the connection only).
  */
 export function applySettings(settings: ToolSettings, method: 'query' | 'execute', sql: unknown, values: unknown): { sql: unknown; values: unknown } {
   if (settings === NO_SETTINGS) return { sql, values }
@@ -111,7 +128,7 @@ export function applySettings(settings: ToolSettings, method: 'query' | 'execute
   } else {
     options.sql = sql
   }
-  if (settings.format && bound !== undefined) {
+  if (settings.format && bound !== undefined && formatMatters(bound)) {
     if (method === 'execute') {
       if (Array.isArray(bound) && bound.some((v) => v instanceof Date)) {
         throw new LifespanError(

@@ -110,6 +110,33 @@ describe('tool options through lifespan.driver()', () => {
     }
   })
 
+  it('bind values written per the tool\'s stringifyObjects and timezone, as a mysql2 pool with the same options writes them (formatted by the facade only where those options matter)', async () => {
+    const lifespan = lifespanFor()
+    const options = { stringifyObjects: true, timezone: '+03:00' } as const
+    const facade = lifespan.driver().createPool(options).promise()
+    const plain = mysql.createPool({ uri: mysqlUrl(), connectionLimit: 1, ...options }).promise()
+    const when = new Date(Date.UTC(2026, 0, 2, 3, 4, 5))
+    // Each value as one column; an array binds as a list, joined by CONCAT_WS.
+    const cases: unknown[][] = [
+      [42, 'text', true, null, 12345678901234567890n, Buffer.from('ab')],
+      [when],
+      [{ a: 1 }],
+      [[1, when, 'x']],
+      [[1, 2, 3]],
+    ]
+    try {
+      for (const values of cases) {
+        const sql = `SELECT ${values.map((v, i) => (Array.isArray(v) ? `CONCAT_WS('|', ?) AS c${i}` : `? AS c${i}`)).join(', ')}`
+        const [[mine]] = (await facade.query(sql, values)) as unknown as [[Record<string, unknown>]]
+        const [[theirs]] = (await plain.query(sql, values)) as unknown as [[Record<string, unknown>]]
+        expect(mine, JSON.stringify(values, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))).toEqual(theirs)
+      }
+    } finally {
+      await plain.end()
+      await lifespan.shutdown()
+    }
+  })
+
   it('a connection option the alias does not have is refused with ERR_LIFESPAN_UNSUPPORTED_OPTION naming it; where to connect and pool sizes are the alias\'s', () => {
     const lifespan = lifespanFor()
     const driver = lifespan.driver()
