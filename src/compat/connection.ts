@@ -386,7 +386,8 @@ export class FacadeConnection extends EventEmitter {
   }
 
   #settled(): void {
-    if (--this.#pending > 0) return
+    // Nothing waits for the connection to go idle on most statements: no new array for them.
+    if (--this.#pending > 0 || this.#whenIdle.length === 0) return
     const waiting = this.#whenIdle
     this.#whenIdle = []
     for (const fn of waiting) fn()
