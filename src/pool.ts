@@ -22,8 +22,8 @@ import {
   needsCleaning,
   threadIds,
 } from './pool-types.js'
-import { keepMeta, readMeta } from './connection-meta.js'
-import { changesSchema, SessionState, tapSessionState, touchesSessionUnseen } from './connection-state.js'
+import { newMeta, readMeta } from './connection-meta.js'
+import { changesSchema, type SessionState, touchesSessionUnseen } from './connection-state.js'
 import { guardTimeout, type TimeoutEnv } from './query-timeout.js'
 import { QueryKiller, killAndLog } from './kill.js'
 import { isOptionsObject, queryWithOptions } from './query-command.js'
@@ -35,9 +35,6 @@ import { scopeLogger } from './scope.js'
 
 export type { AliasStats, ConnectionCallback, DestroyReason, StatementCallback } from './pool-types.js'
 export { idleLimitFromWaitTimeout } from './pool-types.js'
-
-/** Each connection gets up to this much less than `maxAgeMs`, at random, so a pool does not expire all at once. */
-const AGE_JITTER = 0.025
 
 /**
  * @internal What scopes, transactions and the lifespan use of an alias's connections: its
@@ -115,26 +112,11 @@ export class AliasPool {
 
   /** Records a new connection. mysql2 listens for only one `'error'`; ours keeps a second from crashing the process. */
   private adopt(conn: PoolConnection): ConnectionMeta {
-    const now = Date.now()
-    const { maxAgeMs } = this.options
-    const session = new SessionState()
-    tapSessionState(conn, session)
-    const m: ConnectionMeta = {
-      owner: this,
-      createdAt: now,
-      lastUsedAt: now,
-      maxAgeMs: maxAgeMs > 0 ? Math.floor(maxAgeMs * (1 - Math.random() * AGE_JITTER)) : 0,
-      idleLimitMs: undefined,
-      session,
-      baseline: undefined,
-      epoch: this.epoch,
-      leased: false,
-    }
-    keepMeta(conn, m)
+    const m = newMeta(this, conn, this.options.maxAgeMs, this.epoch)
     this.open.add(conn)
     this.counters.created++
     const creating = this.checkout.creating
-    events.created(this, conn, creating.length > 0 ? now - (creating[0] as number) : undefined)
+    events.created(this, conn, creating.length > 0 ? m.createdAt - (creating[0] as number) : undefined)
     // Either event means the server or the network closed it (our own destroy() forgets it first).
     const forget = (err?: unknown): void => {
       if (!this.open.delete(conn)) return
