@@ -11,6 +11,7 @@
  * asserts they exist, so a mysql2 that renames them fails loudly, not silently.
  */
 import type { PoolConnection } from 'mysql2'
+import { afterSpaces } from './retry.js'
 
 const IN_TRANS = 0x0001
 const AUTOCOMMIT = 0x0002
@@ -109,9 +110,7 @@ const USE = /^\s*use\s/i
 /** Whether `sql` is a `USE db` statement: the one session change a reset does not undo. */
 export function changesSchema(sql: string): boolean {
   // Most statements do not start with "u": the pattern runs only for those that may be USE.
-  let i = 0
-  while (i < sql.length && sql.charCodeAt(i) <= 32) i++
-  const first = sql.charCodeAt(i)
+  const first = sql.charCodeAt(afterSpaces(sql))
   return (first > 127 || (first | 32) === 117) && USE.test(sql)
 }
 /** An assignment to a user variable inside a statement (`@a := 1`, `INTO @a`); reading one changes nothing. */

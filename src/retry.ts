@@ -40,6 +40,17 @@ export function sqlText(sql: unknown): string | undefined {
 }
 
 /**
+ * @internal The index of the first character of `text` after leading ASCII spaces and control
+ * characters (`text.length` when there is none): where the quick first-letter checks of a
+ * statement look (`isPlain`, `changesSchema`).
+ */
+export function afterSpaces(text: string): number {
+  let i = 0
+  while (i < text.length && text.charCodeAt(i) <= 32) i++
+  return i
+}
+
+/**
  * True when `sql` is a plain read that is safe to run again on another connection:
  * it starts with SELECT/SHOW/DESCRIBE/EXPLAIN/WITH and has no locking clause, no
  * `INTO`, no write keyword, no session-dependent function, no user variable, no

@@ -7,7 +7,7 @@
 import type { ErrorClass } from '../classify.js'
 import type { Database } from '../database.js'
 import type { LifespanState } from '../lifespan-types.js'
-import { sqlText } from '../retry.js'
+import { afterSpaces, sqlText } from '../retry.js'
 import type { ConnectionSource } from '../pool.js'
 import type { Context } from '../scope.js'
 
@@ -61,8 +61,7 @@ export const KILL = /^\s*kill\s+(query|connection)\s+(\d+)\s*;?\s*$/i
 export function isPlain(sql: unknown): boolean {
   const text = typeof sql === 'string' ? sql : sqlText(sql)
   if (text === undefined) return false
-  let i = 0
-  while (i < text.length && text.charCodeAt(i) <= 32) i++
+  const i = afterSpaces(text)
   const code = text.charCodeAt(i)
   // Beyond ASCII (a space \s knows, say): the full path decides.
   if (code > 127) return false
