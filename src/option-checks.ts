@@ -11,10 +11,12 @@ import { type HostAddress, parseHostList } from './topology/addresses.js'
 /** @internal A plain options object. */
 export type Dict = Record<string, unknown>
 
+/** @internal Whether `value` is a plain object (not null, not an array). */
 export function isDict(value: unknown): value is Dict {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** @internal A whole number of milliseconds from `min` to 2147483647 (what setTimeout takes); else an {@link InvalidOptionError} naming `path`. */
 export function checkMs(path: string, value: unknown, { min = 0 } = {}): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || !Number.isInteger(value)) {
     throw new InvalidOptionError(path, `expected a whole number of milliseconds, got ${kind(value)}`)
@@ -25,11 +27,13 @@ export function checkMs(path: string, value: unknown, { min = 0 } = {}): number 
   return value
 }
 
+/** @internal A boolean; else an {@link InvalidOptionError} naming `path`. */
 export function checkBool(path: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new InvalidOptionError(path, `expected a boolean, got ${kind(value)}`)
   return value
 }
 
+/** @internal How an error message describes a rejected value: its type, or a number itself (never a string's content, which may be a password). */
 export function kind(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
@@ -37,6 +41,7 @@ export function kind(value: unknown): string {
   return `a ${typeof value}`
 }
 
+/** @internal A logger with `debug`, `info`, `warn` and `error` methods, or undefined; else an {@link InvalidOptionError} naming `path`. */
 export function checkLogger(path: string, value: unknown): Logger | undefined {
   if (value === undefined) return undefined
   if (!isDict(value)) throw new InvalidOptionError(path, `expected an object with debug/info/warn/error methods, got ${kind(value)}`)
