@@ -6,7 +6,7 @@
  * sets each one's module type) to keep this under a minute.
  */
 import { execFile } from 'node:child_process'
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -69,6 +69,34 @@ const CONSUMERS: Record<string, Consumer> = {
     compilerOptions: { module: 'node16' },
     file: 'index.ts',
     source: `async function main(): Promise<void> {\n  const { createLifespan } = await import('mysql-lifespan')\n${BODY}}\nvoid main()`,
+  },
+  // The ORM facades where no ORM is installed: they need mysql2 alone (the tools are optional peers).
+  'esm-facades': {
+    type: 'module',
+    file: 'index.mjs',
+    source: `import { createLifespan } from 'mysql-lifespan'
+const lifespan = createLifespan({ databases: { default: process.env.MYSQL_URL } })
+const pool = lifespan.pool()
+const viaCallback = await new Promise((resolve, reject) =>
+  pool.getConnection((err, conn) => {
+    if (err) return reject(err)
+    conn.query('SELECT 1 AS ok', (e, rows) => {
+      conn.release()
+      return e ? reject(e) : resolve(rows[0].ok)
+    })
+  }),
+)
+const [viaPromise] = await pool.promise().query('SELECT 1 AS ok')
+const driverPool = lifespan.driver().createPoolPromise({ connectionLimit: 2 })
+const [viaDriver] = await driverPool.query('SELECT 1 AS ok')
+const conn = await lifespan.driver().createConnectionPromise({})
+const [viaConnection] = await conn.query('SELECT 1 AS ok')
+await conn.end()
+await driverPool.end()
+pool.end()
+await lifespan.shutdown()
+console.log('ok', viaCallback + viaPromise[0].ok + viaDriver[0].ok + viaConnection[0].ok)
+`,
   },
   'ts-bundler': {
     type: 'module',
@@ -144,11 +172,17 @@ describe('npm pack', () => {
 
 describe('consumers of the installed tarball', () => {
   // Sequential on purpose: each is a tsc run, and two cores are shared by everything else.
-  for (const name of Object.keys(CONSUMERS)) {
+  for (const name of Object.keys(CONSUMERS).filter((n) => n !== 'esm-facades')) {
     it(`${name}: type-checks and runs one query`, async () => {
       expect(await check(name)).toBe('ok 1\n')
     })
   }
+
+  it('esm-facades: lifespan.pool() and lifespan.driver() answer through every form where no ORM is installed (the tools are optional peers)', async () => {
+    const installed = await readdir(join(work, 'app/node_modules'))
+    for (const tool of ['kysely', 'knex', 'typeorm', 'sequelize', 'drizzle-orm']) expect(installed).not.toContain(tool)
+    expect(await check('esm-facades')).toBe('ok 4\n')
+  })
 
   it('ts-node16-cjs with a static import fails with TS1479: CommonJS TypeScript needs module nodenext (TS >= 5.8) or import()', async () => {
     const dir = await writeConsumer('ts-node16-cjs-static', {
