@@ -26,7 +26,7 @@ import { runScaleOut } from './scale-out.js'
 import { runValidation } from './validation.js'
 
 const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm', 'instructions', 'scale-out', 'profile'] as const
-/** Run by default; `profile`, `instructions` (valgrind, about 15 minutes) and `scale-out` (it starts replication sets) only on request. */
+/** Run by default; `profile`, `instructions` (valgrind, about 13 minutes) and `scale-out` (it starts replication sets) only on request. */
 const DEFAULT_MEASURES: Measure[] = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm']
 type Measure = (typeof MEASURES)[number]
 
