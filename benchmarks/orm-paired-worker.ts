@@ -5,12 +5,16 @@
  * work on it, the server's caches) window by window, which separate processes measured minutes
  * apart do not. Per side: reads per second and the process's CPU time per read.
  *
- * Fair only because the lifespan side runs every read outside any scope: that path never enters
+ * Fair because the lifespan side runs every read outside any scope: that path never enters
  * AsyncLocalStorage, so Node 20's promise hooks stay off and the plain side pays nothing for
- * sharing the process. `control`: two plain instances (the second one in the place of
- * mysql-lifespan), to show the measure's own bias and spread; with `spinNs`, the second one's pool
- * spends that much CPU per checkout, to show how the measure answers a known small cost.
+ * sharing the process. `scoped`: three reads per unit on both sides, in a `lifespan.scope()` on
+ * mysql-lifespan and in an AsyncLocalStorage context of the benchmark's own on the plain side (as
+ * an APM or a framework's request context would open): both sides then pay the promise hooks.
+ * `control`: two plain instances (the second one in the place of mysql-lifespan), to show the
+ * measure's own bias and spread; with `spinNs`, the second one's pool spends that much CPU per
+ * checkout, to show how the measure answers a known small cost.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { createLifespan } from 'mysql-lifespan'
 import { makeTool, type ToolApi } from '../test/orm/support/tools.js'
 import { readFor, readRandomRow, type ReadsConfig, runWorker } from './lib/orm-reads.js'
@@ -22,6 +26,8 @@ interface Config extends ReadsConfig {
   control: boolean
   /** With `control`: the second plain instance's pool spends this much CPU per `getConnection` (Kysely only; see lib/spin-pool.ts). */
   spinNs?: number
+  /** Three reads per unit: in a scope on mysql-lifespan, in an AsyncLocalStorage context on the plain side. */
+  scoped?: boolean
   windows: number
 }
 
@@ -43,15 +49,28 @@ async function main(config: Config): Promise<void> {
   const apis = new Map<'plain' | 'lifespan', ToolApi>()
   for (const side of order) apis.set(side, make(side))
 
-  const run = (api: ToolApi, ms: number): Promise<number> => readFor(ms, config.concurrency, () => readRandomRow(api, config.rows).then(() => 1))
-  for (const side of order) await run(apis.get(side)!, config.warmupMs)
+  const three = async (api: ToolApi): Promise<number> => {
+    for (let i = 0; i < 3; i++) await readRandomRow(api, config.rows)
+    return 3
+  }
+  // Made only when scoped: the unscoped pairs never touch AsyncLocalStorage.
+  const context = config.scoped ? new AsyncLocalStorage<{ request: number }>() : undefined
+  let requests = 0
+  const unitOf = (side: 'plain' | 'lifespan', api: ToolApi): (() => Promise<number>) => {
+    if (!context) return () => readRandomRow(api, config.rows).then(() => 1)
+    if (side === 'lifespan' && lifespan) return () => lifespan.scope(() => three(api))
+    return () => context.run({ request: ++requests }, () => three(api))
+  }
+  const units = new Map([...apis].map(([side, api]) => [side, unitOf(side, api)]))
+  const run = (side: 'plain' | 'lifespan', ms: number): Promise<number> => readFor(ms, config.concurrency, units.get(side)!)
+  for (const side of order) await run(side, config.warmupMs)
 
   const tally = { plain: { reads: 0, cpuUs: 0, wallUs: 0 }, lifespan: { reads: 0, cpuUs: 0, wallUs: 0 } } satisfies Record<string, Tally>
   for (let w = 0; w < config.windows; w++) {
     for (const side of w % 2 === 0 ? order : [...order].reverse()) {
       const cpu = process.cpuUsage()
       const started = process.hrtime.bigint()
-      const reads = await run(apis.get(side)!, config.windowMs)
+      const reads = await run(side, config.windowMs)
       const used = process.cpuUsage(cpu)
       tally[side].reads += reads
       tally[side].cpuUs += used.user + used.system

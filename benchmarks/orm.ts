@@ -3,7 +3,9 @@
  * against the same tool on its own mysql2 pool. Overhead: reads by id through the tool's query API
  * at concurrency 16, pool of 10, the two variants alternating in fresh processes each round, then
  * paired in one process (orm-paired-worker.ts), with a control pair of two plain instances and two
- * sensitivity pairs (the second plain instance spending 0.5 or 2 µs of CPU per checkout).
+ * sensitivity pairs (the second plain instance spending 0.5 or 2 µs of CPU per checkout), and a
+ * scoped pair per tool (three reads per `lifespan.scope()` against three per AsyncLocalStorage
+ * context of the tool on its own pool).
  * Recovery: the demo's five faults with every tool twice (own pool, mysql-lifespan) under the same
  * injected fault, through the ORM fault client of the tests (test/orm/support/orm-fault-client.ts).
  */
@@ -91,16 +93,19 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
   // Paired: both sides in one process, in alternating short windows (orm-paired-worker.ts), so
   // they share the machine's state window by window; `control` pairs two plain instances, and the
   // sensitivity rows the same with a known cost per checkout on the second one.
+  // `<tool>/scoped`: three reads per lifespan.scope() against three per AsyncLocalStorage context of the plain tool.
   const paired = new Map<string, Array<{ ops: number; cpu: number }>>()
-  const pairedTools = [...TOOLS, 'control', 'spin500', 'spin2000'] as const
+  const pairedTools = [...TOOLS, 'control', 'spin500', 'spin2000', ...TOOLS.map((tool) => `${tool}/scoped` as const)] as const
   for (let round = 0; round < options.rounds; round++) {
     for (const name of pairedTools) {
       const spinNs = spinOf(name)
       const control = name === 'control' || spinNs !== undefined
+      const scoped = name.endsWith('/scoped')
       const config = {
-        tool: control ? 'kysely' : name,
+        tool: control ? 'kysely' : name.replace('/scoped', ''),
         control,
         spinNs,
+        scoped,
         first: round % 2 === 0 ? 'plain' : 'lifespan',
         url: options.url,
         table: TABLE,
@@ -116,7 +121,7 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       const plain = side('plain')
       const lifespan = side('lifespan')
       paired.set(name, [...(paired.get(name) ?? []), { ops: lifespan.opsPerSec / plain.opsPerSec, cpu: plain.cpuUsPerRead / lifespan.cpuUsPerRead }])
-      const second = spinNs !== undefined ? `plain + ${spinNs} ns per checkout` : control ? 'second plain' : 'lifespan'
+      const second = spinNs !== undefined ? `plain + ${spinNs} ns per checkout` : control ? 'second plain' : scoped ? 'lifespan, 3 per scope (plain: 3 per AsyncLocalStorage context)' : 'lifespan'
       options.log(`  round ${round + 1}/${options.rounds} ${name} paired: CPU per read ${plain.cpuUsPerRead.toFixed(1)} µs plain, ${lifespan.cpuUsPerRead.toFixed(1)} µs ${second}`)
     }
   }
@@ -128,10 +133,13 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
         ? 'control: kysely on its own pool, twice'
         : spinNs !== undefined
           ? `sensitivity: kysely on its own pool, and behind a wrapper spending ${spinNs} ns of CPU per getConnection`
-          : name
+          : name.endsWith('/scoped')
+            ? `${name.replace('/scoped', '')}, 3 reads per scope (own pool: 3 reads per AsyncLocalStorage context)`
+            : name
     return [label, fmtRatio(median(r.map((x) => x.ops))), fmtRatio(median(r.map((x) => x.cpu))), r.map((x) => fmtRatio(x.ops)).join(', ')]
   })
   for (const tool of TOOLS) ratios[`${tool} (paired)`] = median(paired.get(tool)!.map((x) => x.ops))
+  for (const tool of TOOLS) ratios[`${tool} (paired, 3 reads per scope)`] = median(paired.get(`${tool}/scoped`)!.map((x) => x.ops))
 
   const target = new URL(options.url)
   const server = await startDisposableServer()
@@ -176,7 +184,9 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       'Windows side by side see the same machine, which fresh processes minutes apart do not. CPU ratio: plain CPU time per read over mysql-lifespan\'s. ' +
       'The control row puts a second plain instance in the place of mysql-lifespan: how far the measure itself strays from 1. ' +
       `The sensitivity rows put that second instance behind a pass-through pool wrapper that spends ${SPIN_NS.spin500} or ${SPIN_NS.spin2000} ns of CPU (a loop of arithmetic) on each getConnection and does nothing else: ` +
-      'what a known, small cost per checkout does to this measure on this machine.',
+      'what a known, small cost per checkout does to this measure on this machine. ' +
+      'The last rows read three rows per unit on both sides: in a `lifespan.scope()` on mysql-lifespan, and in an AsyncLocalStorage context of the benchmark\'s own around the tool on its own pool ' +
+      '(what an APM, OpenTelemetry or a framework\'s request context opens). Both sides then pay Node 20\'s promise hooks, which the fresh-process column "3 reads per scope" charges to mysql-lifespan alone.',
     '',
     table(['tool', 'reads/s ratio', 'CPU per read ratio', 'per process (reads/s)'], pairedRows),
     '',
