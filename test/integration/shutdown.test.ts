@@ -25,7 +25,9 @@ describe('shutdown', () => {
       await lifespan.db().query('SELECT SLEEP(0.3)')
       return 'finished'
     })
-    await sleep(50)
+    // Shutdown begins once the scope is admitted and working (its first statement answered), not
+    // after a fixed sleep: on a loaded machine the lifespan's start-up may take longer than one.
+    while (threadId === 0) await sleep(5)
     const report = await lifespan.shutdown({ timeoutMs: 5_000 })
     await expect(inFlight).resolves.toBe('finished')
     expect(report).toMatchObject({ clean: true, interrupted: 0 })

@@ -51,12 +51,14 @@ describe('lifespan.health()', () => {
   it('takes no slot from a saturated pool: ready while connections come back, nothing waits', async () => {
     const lifespan = lifespanFor({ databases: { default: { uri: mysqlUrl(), connectionLimit: 1 } } })
     await lifespan.scope(() => lifespan.db().query('SELECT 1'))
-    let release!: () => void
+    let release: (() => void) | undefined
     const holder = lifespan.scope(async () => {
       await lifespan.db().query('SELECT 1')
       await new Promise<void>((resolve) => (release = resolve))
     })
-    while (lifespan.stats().aliases.default!.inUse < 1) await sleep(5)
+    // Wait until the scope holds the one connection and is parked (its statement has answered):
+    // released before it parks, it would never be let go.
+    while (release === undefined) await sleep(5)
     const health = await lifespan.health()
     expect(health).toMatchObject({ ok: true, aliases: { default: { ok: true, status: 'saturated' } } })
     expect(lifespan.stats().aliases.default).toMatchObject({ inUse: 1, waiting: 0, open: 1 })
