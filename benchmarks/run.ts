@@ -2,7 +2,7 @@
  * `npm run bench` (repository root): every measure of issue 4, printed as tables and written to
  * benchmarks/RESULTS.md.
  *
- *   npm run bench                      full run (about 10 minutes on 2 cores)
+ *   npm run bench                      full run (about 35 minutes on 2 cores, 23 of them the ORM measure)
  *   npm run bench -- --quick           shorter windows, fewer rounds; writes RESULTS.quick.md
  *   npm run bench -- --only=hot,scale  a subset: hot, fastify, recovery, scale, validation, orm (and profile, scale-out, instructions: not run by default);
  *                                      writes RESULTS.<measures>.md (RESULTS.orm.md for --only=orm), never over the full RESULTS.md
@@ -26,7 +26,7 @@ import { runScaleOut } from './scale-out.js'
 import { runValidation } from './validation.js'
 
 const MEASURES = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm', 'instructions', 'scale-out', 'profile'] as const
-/** Run by default; `profile`, `instructions` (valgrind, about 13 minutes) and `scale-out` (it starts replication sets) only on request. */
+/** Run by default; `profile`, `instructions` (valgrind, about 14 minutes) and `scale-out` (it starts replication sets) only on request. */
 const DEFAULT_MEASURES: Measure[] = ['hot', 'fastify', 'recovery', 'scale', 'validation', 'orm']
 type Measure = (typeof MEASURES)[number]
 
