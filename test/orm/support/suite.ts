@@ -90,6 +90,27 @@ export function describeTool(tool: ToolName): void {
       await api.close()
     })
 
+    it('a read through the tool is one statement on the server: no setup, ping or reset per read in a scope', async () => {
+      const t = await table(`o_stmts_${tool}`)
+      await admin(`INSERT INTO ${t} (v) VALUES ('x')`)
+      const lifespan = lifespanFor({ databases: { default: { uri: mysqlUrl(), connectionLimit: 1 } } })
+      const api = onLifespan(tool, lifespan, t)
+      // The server's count of statements received on this session (the scope's one connection),
+      // read through the tool: a db() statement between them would put the handshake's time zone
+      // back on the session for itself, and Sequelize's next read its own (two statements more).
+      const questions = async (): Promise<number> => Number((await api.read("SHOW SESSION STATUS LIKE 'Questions'"))[0]!.Value)
+      // First use: the tool's per-connection setup (Sequelize's time zone) may take a statement once.
+      await lifespan.scope(() => api.byId(1))
+      const sent = await lifespan.scope(async () => {
+        const before = await questions()
+        for (let i = 0; i < 3; i++) expect(await api.byId(1)).toBe('x')
+        return (await questions()) - before
+      })
+      // The three reads and the second SHOW, nothing else.
+      expect(sent).toBe(4)
+      await api.close()
+    })
+
     it('a transaction the tool opens belongs to it: the scope\'s other statements run beside it, never inside it', async () => {
       const t = await table(`o_own_${tool}`)
       const lifespan = lifespanFor()
