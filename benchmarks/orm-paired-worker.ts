@@ -17,7 +17,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createLifespan } from 'mysql-lifespan'
 import { makeTool, type ToolApi } from '../test/orm/support/tools.js'
-import { readFor, readRandomRow, type ReadsConfig, runWorker } from './lib/orm-reads.js'
+import { readFor, readRandomRow, readThreeRows, type ReadsConfig, runWorker } from './lib/orm-reads.js'
 import { spinningPool } from './lib/spin-pool.js'
 
 interface Config extends ReadsConfig {
@@ -49,10 +49,7 @@ async function main(config: Config): Promise<void> {
   const apis = new Map<'plain' | 'lifespan', ToolApi>()
   for (const side of order) apis.set(side, make(side))
 
-  const three = async (api: ToolApi): Promise<number> => {
-    for (let i = 0; i < 3; i++) await readRandomRow(api, config.rows)
-    return 3
-  }
+  const three = (api: ToolApi): Promise<number> => readThreeRows(api, config.rows)
   // Made only when scoped: the unscoped pairs never touch AsyncLocalStorage.
   const context = config.scoped ? new AsyncLocalStorage<{ request: number }>() : undefined
   let requests = 0

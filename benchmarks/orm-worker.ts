@@ -5,7 +5,7 @@
  */
 import { createLifespan } from 'mysql-lifespan'
 import { makeTool } from '../test/orm/support/tools.js'
-import { readFor, readRandomRow, type ReadsConfig, runWorker } from './lib/orm-reads.js'
+import { readFor, readRandomRow, readThreeRows, type ReadsConfig, runWorker } from './lib/orm-reads.js'
 
 interface Config extends ReadsConfig {
   /**
@@ -21,10 +21,7 @@ async function main(config: Config): Promise<void> {
   const api = makeTool(config.tool, lifespan ? { lifespan } : { url: config.url, pool: config.pool, mysql2Pool: config.variant === 'mysql2Pool' }, config.table)
   const read = (): Promise<number> => readRandomRow(api, config.rows).then(() => 1)
   // Three reads in one scope, as a request's queries behind an adapter.
-  const three = async (): Promise<number> => {
-    for (let i = 0; i < 3; i++) await readRandomRow(api, config.rows)
-    return 3
-  }
+  const three = (): Promise<number> => readThreeRows(api, config.rows)
   const unit = config.variant === 'scoped' && lifespan ? () => lifespan.scope(three) : read
   const run = (ms: number): Promise<number> => readFor(ms, config.concurrency, unit)
   await run(config.warmupMs)

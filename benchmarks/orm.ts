@@ -32,6 +32,11 @@ const ROWS = 1_000
 /** CPU the sensitivity rows' pool wrapper spends per checkout (lib/spin-pool.ts), in nanoseconds. */
 const SPIN_NS = { spin500: 500, spin2000: 2_000 } as const
 
+/** The tool of a scoped pair (`<tool>/scoped`), else undefined. */
+function scopedTool(name: string): string | undefined {
+  return name.endsWith('/scoped') ? name.slice(0, -'/scoped'.length) : undefined
+}
+
 /** The CPU a paired row's second instance spends per checkout: a sensitivity row's, else none. */
 function spinOf(name: string): number | undefined {
   return name in SPIN_NS ? SPIN_NS[name as keyof typeof SPIN_NS] : undefined
@@ -100,12 +105,12 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
     for (const name of pairedTools) {
       const spinNs = spinOf(name)
       const control = name === 'control' || spinNs !== undefined
-      const scoped = name.endsWith('/scoped')
+      const scoped = scopedTool(name)
       const config = {
-        tool: control ? 'kysely' : name.replace('/scoped', ''),
+        tool: control ? 'kysely' : (scoped ?? name),
         control,
         spinNs,
-        scoped,
+        scoped: scoped !== undefined,
         first: round % 2 === 0 ? 'plain' : 'lifespan',
         url: options.url,
         table: TABLE,
@@ -121,7 +126,7 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       const plain = side('plain')
       const lifespan = side('lifespan')
       paired.set(name, [...(paired.get(name) ?? []), { ops: lifespan.opsPerSec / plain.opsPerSec, cpu: plain.cpuUsPerRead / lifespan.cpuUsPerRead }])
-      const second = spinNs !== undefined ? `plain + ${spinNs} ns per checkout` : control ? 'second plain' : scoped ? 'lifespan, 3 per scope (plain: 3 per AsyncLocalStorage context)' : 'lifespan'
+      const second = spinNs !== undefined ? `plain + ${spinNs} ns per checkout` : control ? 'second plain' : scoped !== undefined ? 'lifespan, 3 per scope (plain: 3 per AsyncLocalStorage context)' : 'lifespan'
       options.log(`  round ${round + 1}/${options.rounds} ${name} paired: CPU per read ${plain.cpuUsPerRead.toFixed(1)} µs plain, ${lifespan.cpuUsPerRead.toFixed(1)} µs ${second}`)
     }
   }
@@ -133,8 +138,8 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
         ? 'control: kysely on its own pool, twice'
         : spinNs !== undefined
           ? `sensitivity: kysely on its own pool, and behind a wrapper spending ${spinNs} ns of CPU per getConnection`
-          : name.endsWith('/scoped')
-            ? `${name.replace('/scoped', '')}, 3 reads per scope (own pool: 3 reads per AsyncLocalStorage context)`
+          : scopedTool(name) !== undefined
+            ? `${scopedTool(name)}, 3 reads per scope (own pool: 3 reads per AsyncLocalStorage context)`
             : name
     return [label, fmtRatio(median(r.map((x) => x.ops))), fmtRatio(median(r.map((x) => x.cpu))), r.map((x) => fmtRatio(x.ops)).join(', ')]
   })

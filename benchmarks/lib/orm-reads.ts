@@ -24,6 +24,12 @@ export async function readRandomRow(api: ToolApi, rows: number): Promise<void> {
   if (v === undefined) throw new Error('row not found')
 }
 
+/** Reads three rows by random ids, one after the other (a request's queries); resolves to 3. */
+export async function readThreeRows(api: ToolApi, rows: number): Promise<number> {
+  for (let i = 0; i < 3; i++) await readRandomRow(api, rows)
+  return 3
+}
+
 /**
  * Runs `unit` back to back on `concurrency` lanes until `ms` have passed; resolves to the sum of
  * what the units resolved to (the reads each made).
