@@ -32,14 +32,33 @@ const ROWS = 1_000
 /** CPU the sensitivity rows' pool wrapper spends per checkout (lib/spin-pool.ts), in nanoseconds. */
 const SPIN_NS = { spin500: 500, spin2000: 2_000 } as const
 
-/** The tool of a scoped pair (`<tool>/scoped`), else undefined. */
-function scopedTool(name: string): string | undefined {
-  return name.endsWith('/scoped') ? name.slice(0, -'/scoped'.length) : undefined
+/** What a paired row measures, from its name: the tool, the kind of pair, and how the run names its second side. */
+interface Pair {
+  tool: string
+  /** Two plain instances (the control and the sensitivity rows). */
+  control: boolean
+  /** The CPU the second instance spends per checkout (the sensitivity rows), in nanoseconds. */
+  spinNs: number | undefined
+  /** Three reads per lifespan.scope() against three per AsyncLocalStorage context (`<tool>/scoped`). */
+  scoped: boolean
+  /** The second side, in the progress log. */
+  second: string
+  /** The row's name in the results table. */
+  label: string
 }
 
-/** The CPU a paired row's second instance spends per checkout: a sensitivity row's, else none. */
-function spinOf(name: string): number | undefined {
-  return name in SPIN_NS ? SPIN_NS[name as keyof typeof SPIN_NS] : undefined
+/** The {@link Pair} a paired row's name stands for. */
+function pairOf(name: string): Pair {
+  const spinNs = name in SPIN_NS ? SPIN_NS[name as keyof typeof SPIN_NS] : undefined
+  if (spinNs !== undefined) {
+    return { tool: 'kysely', control: true, spinNs, scoped: false, second: `plain + ${spinNs} ns per checkout`, label: `sensitivity: kysely on its own pool, and behind a wrapper spending ${spinNs} ns of CPU per getConnection` }
+  }
+  if (name === 'control') return { tool: 'kysely', control: true, spinNs, scoped: false, second: 'second plain', label: 'control: kysely on its own pool, twice' }
+  if (name.endsWith('/scoped')) {
+    const tool = name.slice(0, -'/scoped'.length)
+    return { tool, control: false, spinNs, scoped: true, second: 'lifespan, 3 per scope (plain: 3 per AsyncLocalStorage context)', label: `${tool}, 3 reads per scope (own pool: 3 reads per AsyncLocalStorage context)` }
+  }
+  return { tool: name, control: false, spinNs, scoped: false, second: 'lifespan', label: name }
 }
 
 export interface OrmOptions {
@@ -103,14 +122,12 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
   const pairedTools = [...TOOLS, 'control', 'spin500', 'spin2000', ...TOOLS.map((tool) => `${tool}/scoped` as const)] as const
   for (let round = 0; round < options.rounds; round++) {
     for (const name of pairedTools) {
-      const spinNs = spinOf(name)
-      const control = name === 'control' || spinNs !== undefined
-      const scoped = scopedTool(name)
+      const pair = pairOf(name)
       const config = {
-        tool: control ? 'kysely' : (scoped ?? name),
-        control,
-        spinNs,
-        scoped: scoped !== undefined,
+        tool: pair.tool,
+        control: pair.control,
+        spinNs: pair.spinNs,
+        scoped: pair.scoped,
         first: round % 2 === 0 ? 'plain' : 'lifespan',
         url: options.url,
         table: TABLE,
@@ -126,21 +143,12 @@ export async function runOrm(options: OrmOptions): Promise<{ markdown: string; r
       const plain = side('plain')
       const lifespan = side('lifespan')
       paired.set(name, [...(paired.get(name) ?? []), { ops: lifespan.opsPerSec / plain.opsPerSec, cpu: plain.cpuUsPerRead / lifespan.cpuUsPerRead }])
-      const second = spinNs !== undefined ? `plain + ${spinNs} ns per checkout` : control ? 'second plain' : scoped !== undefined ? 'lifespan, 3 per scope (plain: 3 per AsyncLocalStorage context)' : 'lifespan'
-      options.log(`  round ${round + 1}/${options.rounds} ${name} paired: CPU per read ${plain.cpuUsPerRead.toFixed(1)} µs plain, ${lifespan.cpuUsPerRead.toFixed(1)} µs ${second}`)
+      options.log(`  round ${round + 1}/${options.rounds} ${name} paired: CPU per read ${plain.cpuUsPerRead.toFixed(1)} µs plain, ${lifespan.cpuUsPerRead.toFixed(1)} µs ${pair.second}`)
     }
   }
   const pairedRows = pairedTools.map((name) => {
     const r = paired.get(name)!
-    const spinNs = spinOf(name)
-    const label =
-      name === 'control'
-        ? 'control: kysely on its own pool, twice'
-        : spinNs !== undefined
-          ? `sensitivity: kysely on its own pool, and behind a wrapper spending ${spinNs} ns of CPU per getConnection`
-          : scopedTool(name) !== undefined
-            ? `${scopedTool(name)}, 3 reads per scope (own pool: 3 reads per AsyncLocalStorage context)`
-            : name
+    const { label } = pairOf(name)
     return [label, fmtRatio(median(r.map((x) => x.ops))), fmtRatio(median(r.map((x) => x.cpu))), r.map((x) => fmtRatio(x.ops)).join(', ')]
   })
   for (const tool of TOOLS) ratios[`${tool} (paired)`] = median(paired.get(tool)!.map((x) => x.ops))
