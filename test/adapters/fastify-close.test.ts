@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { fastifyLifespan } from '../../src/adapters/fastify.js'
 import type { ShutdownReport } from '../../src/index.js'
-import { admin, lifespanFor, sleep } from '../support/env.js'
+import { lifespanFor, runningAfter, sleep } from '../support/env.js'
 
 const apps: FastifyInstance[] = []
 afterEach(async () => {
@@ -30,10 +30,6 @@ function capture(): { stream: Writable; lines: Array<Record<string, unknown>> } 
 
 const marker = (): string => `fastify_close_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
 
-async function sleeping(sql: string): Promise<number> {
-  const rows = await admin<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?', [`%${sql}%`])
-  return Number(rows[0]!.n) - 1 // this query's own text matches too
-}
 
 describe('fastify adapter: app.close()', () => {
   it('is bounded by shutdownTimeoutMs: an 8 s request is interrupted, its statement killed, the report says so', async () => {
@@ -49,7 +45,7 @@ describe('fastify adapter: app.close()', () => {
     await app.listen({ port: 0, host: '127.0.0.1' })
     const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
     const response = fetch(`${url}/slow`).then((r) => r.status, () => 'cut')
-    while ((await sleeping(tag)) < 1) await sleep(20)
+    while ((await runningAfter(tag, 0)) < 1) await sleep(20)
 
     let requestWouldEnd = false
     const eightSeconds = setTimeout(() => (requestWouldEnd = true), 8_000)
@@ -62,7 +58,7 @@ describe('fastify adapter: app.close()', () => {
     }
     expect(requestWouldEnd).toBe(false)
     expect(report).toMatchObject({ clean: false, interrupted: 1 })
-    expect(await sleeping(tag)).toBe(0) // killed server-side, not left running
+    expect(await runningAfter(tag, 2_000)).toBe(0) // killed server-side, not left running (SLEEP(8))
     expect(await response).not.toBe(200)
   })
 

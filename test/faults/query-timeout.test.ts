@@ -7,7 +7,7 @@ import mysql from 'mysql2/promise'
 import { describe, expect, it } from 'vitest'
 import { throughProxy } from '../../demo/scenarios.js'
 import { serverBehindProxy } from '../support/server-behind-proxy.js'
-import { admin, lifespanFor, sleep, tableName } from '../support/env.js'
+import { admin, lifespanFor, runningAfter, sleep, tableName } from '../support/env.js'
 
 const env = serverBehindProxy()
 
@@ -23,31 +23,8 @@ async function counter(table: string): Promise<number> {
   return rows[0]!.n
 }
 
-/** Threads running a statement whose text contains `marker` (other than the one asking). */
-async function running(marker: string): Promise<number> {
-  const rows = await admin<Array<{ n: number }>>(
-    "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND = 'Query' AND INFO LIKE ?",
-    [`%${marker}%`],
-    env.server.url,
-  )
-  return Number(rows[0]!.n)
-}
-
-/**
- * {@link running}, asked again until it reads 0 or `withinMs` passed. The server writes a killed
- * statement's error to the client before its thread leaves the processlist's Query state, so on a
- * loaded machine the first look can still see it for a few milliseconds (CI saw this once). Every
- * `withinMs` below is well under the statement's own SLEEP: one the KILL missed still counts.
- */
-async function runningAfter(marker: string, withinMs: number): Promise<number> {
-  const deadline = Date.now() + withinMs
-  let n = await running(marker)
-  while (n > 0 && Date.now() < deadline) {
-    await sleep(50)
-    n = await running(marker)
-  }
-  return n
-}
+/** Threads running a statement that contains `marker` on the file's server: see {@link runningAfter}. */
+const running = (marker: string, withinMs = 0): Promise<number> => runningAfter(marker, withinMs, env.server.url)
 
 describe('queryTimeoutMs stops the statement on the server', () => {
   it('a timed-out UPDATE rejects, no thread runs it afterwards, and the row is never updated', async () => {
@@ -57,7 +34,7 @@ describe('queryTimeoutMs stops the statement on the server', () => {
       code: 'ERR_LIFESPAN_QUERY_TIMEOUT',
     })
     // SLEEP(2): still running for about 1.5 s had the KILL missed it.
-    expect(await runningAfter('qt-update', 750)).toBe(0)
+    expect(await running('qt-update', 750)).toBe(0)
     await sleep(2_500)
     expect(await counter(table)).toBe(0)
     // The connection was interrupted, not destroyed: it serves the next statement.
@@ -83,7 +60,7 @@ describe('queryTimeoutMs stops the statement on the server', () => {
   it('a timed-out SELECT rejects and no thread runs it afterwards', async () => {
     const lifespan = lifespanFor({ url: env.server.url, queryTimeoutMs: 300 })
     await expect(lifespan.db().query('SELECT SLEEP(5) AS s /* qt-select */')).rejects.toMatchObject({ code: 'ERR_LIFESPAN_QUERY_TIMEOUT' })
-    expect(await runningAfter('qt-select', 1_000)).toBe(0)
+    expect(await running('qt-select', 1_000)).toBe(0)
     expect(lifespan.stats().aliases.default!.retries).toBe(0)
   })
 
@@ -101,7 +78,7 @@ describe('queryTimeoutMs stops the statement on the server', () => {
     // New server connections meanwhile, other than the one reading the counter: the side connections for KILL.
     const side = (await connections()) - before - 1
     console.log(`burst: ${side} side connection(s) for 8 timeouts`)
-    expect(await runningAfter('burst-', 1_000)).toBe(0)
+    expect(await running('burst-', 1_000)).toBe(0)
     expect(lifespan.stats().aliases.default!.created).toBe(8)
     // One at a time, the ids that wait batched into the next: a few rounds, not one per statement
     // (the chaos soak checks the budget itself: never more than the pool limit plus one).

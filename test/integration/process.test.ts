@@ -2,7 +2,7 @@ import { type ChildProcessByStdio, execFileSync, spawn, spawnSync } from 'node:c
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { lifespanFor, mysqlUrl, serverConnectionIds, sleep } from '../support/env.js'
+import { connectedAfter, lifespanFor, mysqlUrl, sleep } from '../support/env.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -47,8 +47,7 @@ describe('run()', () => {
     expect(out).toContain('exitCode 0')
     const ids = (out.match(/ids ([\d,]+)/)?.[1] ?? '').split(',').filter(Boolean).map(Number)
     expect(ids.length).toBeGreaterThan(0)
-    const left = await serverConnectionIds()
-    for (const id of ids) expect(left).not.toContain(id)
+    expect(await connectedAfter(ids, 2_000)).toEqual([])
   })
 
   it('a second signal destroys at once and leaves exit code 1', async () => {

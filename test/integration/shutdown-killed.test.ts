@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Logger } from '../../src/index.js'
-import { lifespanFor, serverConnectionIds, sleep } from '../support/env.js'
+import { connectedAfter, lifespanFor, sleep } from '../support/env.js'
 
 type Line = { level: string; obj: Record<string, unknown>; msg: string }
 
@@ -33,6 +33,6 @@ describe('ShutdownReport.killed', () => {
     expect(logged).toBe(report.killed)
     const complete = lines.find((l) => l.msg === 'shutdown complete')
     expect(complete?.obj.killed).toBe(report.killed)
-    expect(await serverConnectionIds()).not.toContain(threadId)
+    expect(await connectedAfter([threadId], 2_000)).toEqual([])
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { admin, lifespanFor, serverConnectionIds, sleep } from '../support/env.js'
+import { connectedAfter, lifespanFor, sleep } from '../support/env.js'
 
 type IdRow = { id: number }
 
@@ -32,8 +32,7 @@ describe('shutdown', () => {
     await expect(inFlight).resolves.toBe('finished')
     expect(report).toMatchObject({ clean: true, interrupted: 0 })
     expect(report.durationMs).toBeGreaterThanOrEqual(200)
-    await sleep(50)
-    expect(await serverConnectionIds()).not.toContain(threadId)
+    expect(await connectedAfter([threadId], 2_000)).toEqual([])
   })
 
   it('interrupts scopes past the deadline and kills their statements server-side', async () => {
@@ -53,8 +52,7 @@ describe('shutdown', () => {
     expect(report).toMatchObject({ clean: false, interrupted: 1 })
     expect(lifespan.state).toBe('stopped')
     // KILL CONNECTION stopped the SLEEP; destroy() alone would leave it running for 30 s.
-    await sleep(100)
-    expect(await serverConnectionIds()).not.toContain(threadId)
+    expect(await connectedAfter([threadId], 2_000)).toEqual([])
   })
 
   it('is idempotent and joinable', async () => {
@@ -148,9 +146,6 @@ describe('shutdown', () => {
     )
     expect(ids.size).toBeLessThanOrEqual(4) // the pool limit bounds the connections
     await lifespan.shutdown()
-    await sleep(50)
-    const left = await serverConnectionIds()
-    for (const id of ids) expect(left).not.toContain(id)
-    void admin
+    expect(await connectedAfter(ids, 2_000)).toEqual([])
   })
 })

@@ -7,18 +7,7 @@
 import knexFactory from 'knex'
 import { describe, expect, it } from 'vitest'
 import { knexOnLifespan } from '../../src/compat/knex-client.js'
-import { admin, lifespanFor, mysqlUrl, sleep } from '../support/env.js'
-
-/** Threads still running a statement that contains `marker`, polled until none is left (or 2.5 s). */
-async function runningWith(marker: string): Promise<number> {
-  let running = 1
-  for (let i = 0; i < 50 && running > 0; i++) {
-    await sleep(50)
-    const rows = await admin<Array<{ n: number }>>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ?', [`%${marker}%`])
-    running = Number(rows[0]!.n)
-  }
-  return running
-}
+import { lifespanFor, mysqlUrl, runningAfter, sleep } from '../support/env.js'
 
 describe('mysql-lifespan/knex: cancellation that reaches the server', () => {
   it('.timeout(ms, { cancel: true }) stops the statement and rejects with KnexTimeoutError, as Knex on its own pool does; no connection is left behind', async () => {
@@ -34,7 +23,7 @@ describe('mysql-lifespan/knex: cancellation that reaches the server', () => {
     expect(err).toBeDefined()
     expect({ name: err.name, message: err.message, timeout: err.timeout }).toEqual({ name: ownErr.name, message: ownErr.message, timeout: 300 })
     // SLEEP(5) would still be running for seconds had the KILL not reached the server.
-    expect(await runningWith(marker)).toBe(0)
+    expect(await runningAfter(marker, 2_500)).toBe(0)
     for (let i = 0; i < 100 && lifespan.stats().aliases.default!.inUse > 0; i++) await sleep(20)
     expect(lifespan.stats().aliases.default!.inUse).toBe(0)
     // The connection works for the next statement.

@@ -56,6 +56,44 @@ export async function serverConnectionIds(url = mysqlUrl()): Promise<number[]> {
   return rows.map((r) => Number(r.id))
 }
 
+/**
+ * Server threads (other than the asking one) whose statement text contains `marker`, asked again
+ * every 50 ms until none is left or `withinMs` passed; returns the last count (`withinMs` 0: one
+ * look). The server sends a stopped statement's error before its thread leaves the processlist, and
+ * a killed connection's thread lingers there until it exits, so one look right after can still see
+ * it on a loaded machine. Keep `withinMs` well under the statement's own duration: one that was not
+ * stopped then still counts.
+ */
+export async function runningAfter(marker: string, withinMs: number, url = mysqlUrl()): Promise<number> {
+  const deadline = Date.now() + withinMs
+  for (;;) {
+    const rows = await admin<Array<{ n: number }>>(
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ?',
+      [`%${marker}%`],
+      url,
+    )
+    const n = Number(rows[0]!.n)
+    if (n === 0 || Date.now() >= deadline) return n
+    await sleep(50)
+  }
+}
+
+/**
+ * Those of `ids` (server thread ids) still in the processlist, asked again every 50 ms until none
+ * is or `withinMs` passed. A closed or killed connection's thread leaves the processlist shortly
+ * after the client saw it go; a connection left open stays, so the count still tells.
+ */
+export async function connectedAfter(ids: Iterable<number>, withinMs: number, url = mysqlUrl()): Promise<number[]> {
+  const wanted = [...ids]
+  const deadline = Date.now() + withinMs
+  for (;;) {
+    const left = new Set(await serverConnectionIds(url))
+    const still = wanted.filter((id) => left.has(id))
+    if (still.length === 0 || Date.now() >= deadline) return still
+    await sleep(50)
+  }
+}
+
 /** A table name unique to this test run. */
 export function tableName(prefix: string): string {
   return `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`

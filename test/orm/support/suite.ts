@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { throughProxy } from '../../../demo/scenarios.js'
 import type { Lifespan } from '../../../src/index.js'
 import { type FaultProxy, startFaultProxy } from '../../support/fault-proxy.js'
-import { admin, lifespanFor, mysqlUrl, sleep, tableName } from '../../support/env.js'
+import { admin, connectedAfter, lifespanFor, mysqlUrl, runningAfter, sleep, tableName } from '../../support/env.js'
 import { makeTool, type ToolApi, type ToolName, toolErrorCode } from './tools.js'
 
 async function table(prefix: string): Promise<string> {
@@ -19,13 +19,6 @@ async function table(prefix: string): Promise<string> {
 
 async function rowsOf(t: string): Promise<string[]> {
   return (await admin<Array<{ v: string }>>(`SELECT v FROM ${t} ORDER BY id`)).map((r) => r.v)
-}
-
-/** Server threads among `ids` still connected. */
-async function stillConnected(ids: number[]): Promise<number> {
-  if (ids.length === 0) return 0
-  const rows = await admin<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID IN (${ids.map(Number).join(',')})`)
-  return Number(rows[0]!.n)
 }
 
 /** Waits until no connection is leased (a dirty session is reset before it goes back, which takes a round trip). */
@@ -207,7 +200,7 @@ export function describeTool(tool: ToolName): void {
       const results = await Promise.all(running)
       expect(results).toHaveLength(4)
       expect(report).toMatchObject({ clean: true, interrupted: 0 })
-      expect(await stillConnected(results.map(idOf))).toBe(0)
+      expect(await connectedAfter(results.map(idOf), 2_000)).toEqual([])
       await expect(api.read('SELECT 1 AS late')).rejects.toBeDefined()
       await api.close()
     })
@@ -266,13 +259,7 @@ export function describeTool(tool: ToolName): void {
         expect({ name: (err as Error).name, message: (err as Error).message }).toEqual({ name: (reference as Error).name, message: (reference as Error).message })
       }
       // SLEEP(5) would still be running for seconds had nothing reached the server.
-      let running = 1
-      for (let i = 0; i < 50 && running > 0; i++) {
-        await sleep(50)
-        const rows = await admin<Array<{ n: number }>>(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ?`, [`%${marker}%`])
-        running = Number(rows[0]!.n)
-      }
-      expect(running).toBe(0)
+      expect(await runningAfter(marker, 2_500)).toBe(0)
       expect(await allBack(lifespan)).toBe(0)
       expect(Number((await api.read('SELECT 1 AS one'))[0]!.one)).toBe(1)
       await api.close()
