@@ -12,37 +12,55 @@ import type { ResolvedAliasOptions } from './options.js'
 
 // Pool settings mean nothing to a single connection (and mysql2 would warn about them).
 const POOL_ONLY = new Set(['connectionLimit', 'maxIdle', 'idleTimeout', 'queueLimit', 'waitForConnections', 'resetOnRelease'])
+/** Bounds the side connection's connect and each KILL on it: a path that stalls must not hold the KILLs waiting behind it. */
+const SIDE_TIMEOUT_MS = 2_000
+/** How long `end()` may wait for the server to close the side connection before it is destroyed. */
+const SIDE_END_MS = 1_000
 
 /**
  * Sends `KILL CONNECTION` (or `KILL QUERY`) for each thread id and returns how many the server
- * accepted. Failures (already gone, unreachable) are not counted and otherwise ignored.
+ * accepted. Failures (already gone, unreachable) are not counted and otherwise ignored. It settles
+ * within a few seconds whatever the path does: a KILL without a reply within {@link SIDE_TIMEOUT_MS}
+ * (a path that stalled after the handshake) ends the batch and the side connection is destroyed.
  */
 export async function killOnServer(poolOptions: PoolOptions, threadIds: number[], what: 'CONNECTION' | 'QUERY' = 'CONNECTION'): Promise<number> {
   const options = Object.fromEntries(Object.entries(poolOptions).filter(([key]) => !POOL_ONLY.has(key))) as mysql.ConnectionOptions
-  const conn = mysql.createConnection({ ...options, connectTimeout: Math.min(options.connectTimeout ?? 10_000, 2_000) })
+  const conn = mysql.createConnection({ ...options, connectTimeout: Math.min(options.connectTimeout ?? 10_000, SIDE_TIMEOUT_MS) })
   conn.on('error', () => {})
   let killed = 0
+  let usable = true
   try {
     for (const id of threadIds) {
-      await new Promise<void>((resolve) =>
-        conn.query(`KILL ${what} ${Number(id)}`, (err) => {
-          if (!err) killed++
-          resolve()
-        }),
+      const err = await new Promise<{ fatal?: boolean; code?: string } | null>((resolve) =>
+        conn.query({ sql: `KILL ${what} ${Number(id)}`, timeout: SIDE_TIMEOUT_MS }, (e) => resolve(e)),
       )
+      if (!err) killed++
+      // A timed-out KILL stays mysql2's current command (what is queued behind it never starts),
+      // and a fatal error closed the connection: either way nothing more goes through it.
+      else if (err.fatal || err.code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
+        usable = false
+        break
+      }
     }
     return killed
   } finally {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        conn.destroy()
-        resolve()
-      }, 1_000)
-      conn.end(() => {
-        clearTimeout(timer)
-        resolve()
+    // mysql2's destroy() only half-closes (FIN) and waits for the server: close the socket for real.
+    const close = (): void => {
+      conn.destroy()
+      ;(conn as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
+    }
+    if (!usable) close()
+    else
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          close()
+          resolve()
+        }, SIDE_END_MS)
+        conn.end(() => {
+          clearTimeout(timer)
+          resolve()
+        })
       })
-    })
   }
 }
 

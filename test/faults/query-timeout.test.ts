@@ -86,6 +86,28 @@ describe('queryTimeoutMs stops the statement on the server', () => {
     expect(side).toBeLessThan(8)
   })
 
+  it('a KILL whose side connection stalls after the handshake is given up within seconds; the timed-out statement queued behind it is still stopped on the server', async () => {
+    const lifespan = lifespanFor({ url: throughProxy(env.server.url, env.proxy), queryTimeoutMs: 300, pingTimeoutMs: 300 })
+    await lifespan.db().query('SELECT 1')
+    // The first KILL QUERY's connection goes silent once its KILL is sent; later connections work.
+    const held = env.proxy.holdNext((sql) => sql.startsWith('KILL QUERY'))
+    try {
+      const first = lifespan.db().query('SELECT SLEEP(5) AS s /* held-first */').then(() => undefined, (e: unknown) => e)
+      await held
+      const second = lifespan.db().query('SELECT SLEEP(5) AS s /* held-second */').then(() => undefined, (e: unknown) => e)
+      // The first KILL never answered: its statement's connection is destroyed, the outcome unknown
+      // (SLEEP() keeps a statement from counting as a plain read, so it is not a read's timeout).
+      expect(await first).toMatchObject({ code: 'ERR_LIFESPAN_QUERY_OUTCOME_UNKNOWN', message: expect.stringContaining('did not answer after KILL QUERY') })
+      // The second waited for the side connection, which gave up on the held KILL (2 s) instead of
+      // waiting for ever: its KILL went out on the next one. Unbounded, SLEEP(5) would have run to
+      // its end and this would read "it finished on the server while being stopped".
+      expect(await second).toMatchObject({ code: 'ERR_LIFESPAN_QUERY_TIMEOUT', message: expect.stringContaining('stopped on the server (KILL QUERY)') })
+      expect(await running('held-second', 1_000)).toBe(0)
+    } finally {
+      env.proxy.reset()
+    }
+  })
+
   it('a write whose server does not answer after the KILL rejects with QUERY_OUTCOME_UNKNOWN and is never re-run', async () => {
     const table = await counterTable()
     const lifespan = lifespanFor({ url: throughProxy(env.server.url, env.proxy), queryTimeoutMs: 300, pingTimeoutMs: 300 })

@@ -67,6 +67,13 @@ export interface FaultProxy {
    */
   injectInteractionTimeout(match?: SqlMatcher): Promise<FaultedCommand>
   /**
+   * Arms a one-shot fault for the next COM_QUERY or COM_STMT_EXECUTE whose SQL `match`es
+   * (default: any). That command is not forwarded and its connection goes silent both ways,
+   * sockets left open, as if the path stalled just as it was sent: the client waits for a reply
+   * that never comes. Only that connection; others go on. Resolves once the command was held.
+   */
+  holdNext(match?: SqlMatcher): Promise<FaultedCommand>
+  /**
    * Records every client command (after the handshake) from now on, until the returned function is
    * called; it returns what was recorded. Counts round trips exactly: each command is one.
    */
@@ -99,7 +106,7 @@ const INTERACTION_TIMEOUT_MESSAGE =
 const INJECT_CLOSE_DELAY_MS = 5
 
 interface Rule {
-  kind: 'cut' | 'inject'
+  kind: 'cut' | 'inject' | 'hold'
   commands: ReadonlySet<number>
   match: SqlMatcher
   resolve: (command: FaultedCommand) => void
@@ -321,6 +328,10 @@ class Proxy implements FaultProxy {
     return this.#arm('inject', [COM_QUERY], match)
   }
 
+  holdNext(match: SqlMatcher = () => true): Promise<FaultedCommand> {
+    return this.#arm('hold', [COM_QUERY, COM_STMT_EXECUTE], match)
+  }
+
   setLatency(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`latency must be a finite number >= 0, got ${ms}`)
     this.#latencyMs = ms
@@ -492,6 +503,11 @@ class Proxy implements FaultProxy {
       this.#forward(link, bytes, () => {
         link.cut = { rule: matched, command }
       })
+      return
+    }
+    if (matched.kind === 'hold') {
+      link.blackhole('the connection was held')
+      matched.resolve(command)
       return
     }
     // inject: the query never reaches the server; the "server" answers and hangs up. The link
