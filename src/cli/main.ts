@@ -29,7 +29,7 @@ Options:
   --instances N            processes sharing the server (default 1)
   --max-age-ms N           the maxAgeMs to judge (default ${DEFAULTS.maxAgeMs})
   --alive-bypass-ms N      the aliveBypassMs to judge (default ${DEFAULTS.aliveBypassMs})
-  --connect-timeout-ms N   how long to try to connect (default ${CONNECT_TIMEOUT_MS})
+  --connect-timeout-ms N   how long to try to connect, and to wait for each answer (default ${CONNECT_TIMEOUT_MS})
   --json                   one JSON document on stdout, for scripts
   -h, --help               this text
 

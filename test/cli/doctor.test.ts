@@ -3,12 +3,13 @@
  * a child process: against the shared server (read-only statements only), against a
  * disposable server configured badly on purpose, and against nothing at all.
  */
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Finding } from '../../src/cli/doctor/finding.js'
 import { startDisposableServer, type DisposableServer } from '../support/disposable-server.js'
+import { startFaultProxy } from '../support/fault-proxy.js'
 import { mysqlUrl } from '../support/env.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -144,6 +145,30 @@ describe('doctor without a usable server', () => {
     expect(run.code).toBe(2)
     expect(run.stdout).toBe('')
     expect(run.stderr).toBe(`mysql-lifespan doctor: cannot examine mysql://app:***@127.0.0.1:${port}/test: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port}\n`)
+  })
+
+  it('a server that goes silent after the handshake: exit 2 within the timeout, one clear line, no hang', async () => {
+    const shared = new URL(mysqlUrl())
+    const proxy = await startFaultProxy({ host: shared.hostname, port: Number(shared.port || 3306) })
+    try {
+      const held = proxy.holdNext((sql) => sql.startsWith('SHOW GLOBAL VARIABLES'))
+      // Asynchronous: the proxy runs in this process. Killed after 20 s if it hangs (code null).
+      const child = spawn(process.execPath, ['dist/cli/main.js', 'doctor', '--connect-timeout-ms', '1000', proxy.url()], {
+        cwd: root,
+        env: { ...process.env, MYSQL_URL: '' },
+        timeout: 20_000,
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d: Buffer) => (stdout += d))
+      child.stderr.on('data', (d: Buffer) => (stderr += d))
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+      await held
+      expect({ code, stdout }).toEqual({ code: 2, stdout: '' })
+      expect(stderr).toMatch(/^mysql-lifespan doctor: cannot examine mysql:\/\/root@127\.0\.0\.1:\d+\/test: ETIMEDOUT: the server accepted the connection but did not answer SHOW GLOBAL VARIABLES … within 1000 ms\n$/)
+    } finally {
+      await proxy.close()
+    }
   })
 
   it('a bad URL, a bad flag, no URL at all: exit 2 with a message, no stack', () => {

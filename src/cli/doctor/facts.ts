@@ -78,6 +78,31 @@ function errorText(err: unknown): string {
   return e.code ? `${String(e.code)}: ${String(e.message)}` : String(e.message ?? err)
 }
 
+/**
+ * The server accepted the connection but did not answer a statement in time (a stalled path, a
+ * wedged server): the examination stops there, since nothing more would go through.
+ */
+export class NoAnswerError extends Error {
+  /** Like a connect timeout, for the message's prefix. */
+  readonly code = 'ETIMEDOUT'
+}
+
+/** Runs one statement on the doctor's connection, bounded by `timeoutMs`. */
+type Ask = (sql: string) => Promise<Row[]>
+
+function asker(conn: mysql.Connection, timeoutMs: number): Ask {
+  return async (sql) => {
+    try {
+      const [rows] = await conn.query({ sql, timeout: timeoutMs })
+      return rows as Row[]
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'PROTOCOL_SEQUENCE_TIMEOUT') throw err
+      const words = sql.split(/\s+/).slice(0, 3).join(' ')
+      throw new NoAnswerError(`the server accepted the connection but did not answer ${words} … within ${timeoutMs} ms`)
+    }
+  }
+}
+
 /** Parses `SHOW GRANTS` lines into the account's global privileges. Exported for the tests. */
 export function parseGrants(lines: readonly string[]): GrantFacts {
   const global: string[] = []
@@ -96,16 +121,18 @@ export function parseGrants(lines: readonly string[]): GrantFacts {
   return { known: true, global, roles }
 }
 
-async function readReplication(conn: mysql.Connection): Promise<ReplicationFacts> {
+async function readReplication(ask: Ask): Promise<ReplicationFacts> {
   let rows: Row[]
   try {
-    ;[rows] = (await conn.query('SHOW REPLICA STATUS')) as unknown as [Row[]]
+    rows = await ask('SHOW REPLICA STATUS')
   } catch (err) {
+    if (err instanceof NoAnswerError) throw err
     // MySQL before 8.0.22 and MariaDB before 10.5.1 only know the older spelling.
     if ((err as { errno?: number }).errno !== 1064) return { state: 'unknown', reason: errorText(err) }
     try {
-      ;[rows] = (await conn.query('SHOW SLAVE STATUS')) as unknown as [Row[]]
+      rows = await ask('SHOW SLAVE STATUS')
     } catch (again) {
+      if (again instanceof NoAnswerError) throw again
       return { state: 'unknown', reason: errorText(again) }
     }
   }
@@ -122,37 +149,35 @@ async function readReplication(conn: mysql.Connection): Promise<ReplicationFacts
   }
 }
 
-async function readGrants(conn: mysql.Connection): Promise<GrantFacts> {
+async function readGrants(ask: Ask): Promise<GrantFacts> {
   try {
-    const [rows] = (await conn.query('SHOW GRANTS')) as unknown as [Row[]]
+    const rows = await ask('SHOW GRANTS')
     return parseGrants(rows.map((r) => String(Object.values(r)[0])))
   } catch (err) {
+    if (err instanceof NoAnswerError) throw err
     return { known: false, reason: errorText(err) }
   }
 }
 
 /**
  * Connects to `target` and reads the facts. Rejects with mysql2's error when the server
- * cannot be reached or refuses the login (the caller turns that into a clear message).
+ * cannot be reached or refuses the login (the caller turns that into a clear message), and with
+ * a {@link NoAnswerError} when a statement gets no answer within `timeoutMs`: connecting and
+ * each statement are bounded, so the doctor never hangs on a stalled path.
  */
-export async function gatherFacts(target: DoctorTarget, connectTimeoutMs: number): Promise<ServerFacts> {
-  const conn = await mysql.createConnection({ ...target.connection, connectTimeout: connectTimeoutMs })
+export async function gatherFacts(target: DoctorTarget, timeoutMs: number): Promise<ServerFacts> {
+  const conn = await mysql.createConnection({ ...target.connection, connectTimeout: timeoutMs })
+  const ask = asker(conn, timeoutMs)
+  let answered = true
   try {
     const list = VARIABLES.map((v) => `'${v}'`).join(', ')
-    const [vars] = (await conn.query(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${list})`)) as unknown as [Row[]]
-    const [[session]] = (await conn.query(
-      'SELECT VERSION() AS version, @@session.wait_timeout AS wt, @@session.max_user_connections AS muc',
-    )) as unknown as [Row[]]
-    const [status] = (await conn.query(
-      "SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version', 'Threads_connected')",
-    )) as unknown as [Row[]]
+    const vars = await ask(`SHOW GLOBAL VARIABLES WHERE Variable_name IN (${list})`)
+    const [session] = await ask('SELECT VERSION() AS version, @@session.wait_timeout AS wt, @@session.max_user_connections AS muc')
+    const status = await ask("SHOW SESSION STATUS WHERE Variable_name IN ('Ssl_cipher', 'Ssl_version', 'Threads_connected')")
     const variables = nameValue(vars)
     const st = nameValue(status)
     let wsrep: Record<string, string> = {}
-    if (variables.wsrep_on === 'ON') {
-      const [rows] = (await conn.query("SHOW GLOBAL STATUS LIKE 'wsrep\\_%'")) as unknown as [Row[]]
-      wsrep = nameValue(rows)
-    }
+    if (variables.wsrep_on === 'ON') wsrep = nameValue(await ask("SHOW GLOBAL STATUS LIKE 'wsrep\\_%'"))
     const version = String(session!.version)
     return {
       version,
@@ -164,10 +189,28 @@ export async function gatherFacts(target: DoctorTarget, connectTimeoutMs: number
       threadsConnected: Number(st.threads_connected ?? 0),
       tls: { used: Boolean(st.ssl_cipher), cipher: st.ssl_cipher ?? '', version: st.ssl_version ?? '' },
       wsrep,
-      replication: await readReplication(conn),
-      grants: await readGrants(conn),
+      replication: await readReplication(ask),
+      grants: await readGrants(ask),
     }
+  } catch (err) {
+    if (err instanceof NoAnswerError) answered = false
+    throw err
   } finally {
-    await conn.end().catch(() => conn.destroy())
+    await close(conn, answered ? timeoutMs : 0)
   }
+}
+
+/** Ends the connection politely within `graceMs` (0: at once), else closes its socket outright. */
+async function close(conn: mysql.Connection, graceMs: number): Promise<void> {
+  const destroy = (): void => {
+    conn.destroy()
+    // mysql2's destroy() only half-closes and waits for the server; a stalled path never answers.
+    ;(conn as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.()
+  }
+  if (graceMs === 0) return destroy()
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))
+  const ended = await Promise.race([conn.end().then(() => true, () => false), late.then(() => false)])
+  clearTimeout(timer)
+  if (!ended) destroy()
 }
