@@ -187,6 +187,24 @@ export class HookError extends LifespanError {
   }
 }
 
+/**
+ * @internal What a statement still in flight on a connection the library closes gets (mysql2 calls
+ * back nothing on a connection it was told to destroy): `ERR_LIFESPAN_SCOPE_INTERRUPTED` when its
+ * scope was interrupted (shutdown deadline, `destroy()`), else `ERR_LIFESPAN_CONNECTION_CLOSED`.
+ * Neither is re-run as a write; whether a write in flight was applied is not known.
+ */
+export function closedInFlight(reason: string): LifespanError {
+  const outcome = 'A write or COMMIT in flight may or may not have been applied; it was not re-run.'
+  if (reason === 'interrupted') {
+    return new LifespanError(`The statement was stopped: its scope was interrupted and its connection closed (and killed on the server). ${outcome}`, {
+      code: ErrorCodes.SCOPE_INTERRUPTED,
+    })
+  }
+  return new LifespanError(`The connection was closed by mysql-lifespan (${reason}) with this statement in flight. ${outcome}`, {
+    code: ErrorCodes.CONNECTION_CLOSED,
+  })
+}
+
 /** @internal The error for a method called with an argument of the wrong kind. */
 export function invalidArgument(message: string, cause?: unknown): LifespanError {
   return new LifespanError(message, { code: ErrorCodes.INVALID_ARGUMENT, cause })

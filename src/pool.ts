@@ -9,7 +9,7 @@ import mysql from 'mysql2'
 import type { Pool, PoolConnection } from 'mysql2'
 import { Checkout, pingWithin } from './checkout.js'
 import { type ErrorClass } from './classify.js'
-import { describe, invalidArgument } from './errors.js'
+import { closedInFlight, describe, invalidArgument } from './errors.js'
 import type { Logger, ResolvedAliasOptions } from './options.js'
 import { log } from './log.js'
 import {
@@ -298,8 +298,10 @@ export class AliasPool {
     this.home.runInAsyncScope(() => {
       conn.destroy()
       // mysql2's destroy() only half-closes (FIN) and waits for the server, which a dead path or a
-      // server busy with a long statement does not answer: close the socket for real.
-      ;(conn as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
+      // server busy with a long statement does not answer: close the socket for real. With an error,
+      // which mysql2 hands to the statements still in flight or queued: after destroy() it calls back
+      // none of them by itself, and their callers would wait for ever.
+      ;(conn as unknown as { stream?: { destroy?: (error: Error) => void } }).stream?.destroy?.(closedInFlight(reason))
     })
   }
 

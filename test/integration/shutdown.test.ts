@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { connectedAfter, lifespanFor, sleep } from '../support/env.js'
+import { connectedAfter, lifespanFor, runningAfter, sleep } from '../support/env.js'
 
 type IdRow = { id: number }
 
@@ -53,6 +53,36 @@ describe('shutdown', () => {
     expect(lifespan.state).toBe('stopped')
     // KILL CONNECTION stopped the SLEEP; destroy() alone would leave it running for 30 s.
     expect(await connectedAfter([threadId], 2_000)).toEqual([])
+  })
+
+  it('every statement in flight at the deadline settles: inside a scope (its finally runs), outside any scope, and through the pool facade', async () => {
+    const lifespan = lifespanFor()
+    const settled = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'resolved', (e: unknown) => (e as { code?: unknown }).code)
+    let innerFinally = false
+    let inner: Promise<unknown> | undefined
+    const scoped = lifespan.scope(async () => {
+      inner = settled(lifespan.db().query('SELECT SLEEP(30) AS a'))
+      try {
+        await inner
+      } finally {
+        innerFinally = true
+      }
+    })
+    scoped.catch(() => {})
+    const outside = settled(lifespan.db().query('SELECT SLEEP(30) AS b'))
+    const facade = settled(lifespan.pool().promise().query('SELECT SLEEP(30) AS c'))
+    while ((await runningAfter('SLEEP(30) AS', 0)) < 3) await sleep(20)
+    await lifespan.shutdown({ timeoutMs: 300 })
+    // mysql2 calls back nothing on a connection it was told to destroy: before the library handed
+    // these statements an error, all three stayed pending for good (the scope itself rejected).
+    const within = <T>(p: Promise<T>): Promise<T | 'pending'> => Promise.race([p, sleep(3_000).then(() => 'pending' as const)])
+    expect(await within(Promise.all([inner!, outside, facade]))).toEqual([
+      'ERR_LIFESPAN_SCOPE_INTERRUPTED',
+      'ERR_LIFESPAN_SCOPE_INTERRUPTED',
+      'ERR_LIFESPAN_SCOPE_INTERRUPTED',
+    ])
+    expect(innerFinally).toBe(true)
+    await expect(scoped).rejects.toMatchObject({ code: 'ERR_LIFESPAN_SCOPE_INTERRUPTED' })
   })
 
   it('is idempotent and joinable', async () => {
