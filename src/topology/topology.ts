@@ -53,6 +53,8 @@ export class Topology implements StatementRouter {
   readonly #scopes = new WeakMap<Frame, ScopeRoute>()
   #next = 0
   #lastRouting: string | undefined
+  /** What {@link Topology.leasedThreadIds} read last, per host. */
+  #leasedAtRead = new Map<Host, number[]>()
 
   constructor(options: ResolvedAliasOptions, topology: ResolvedTopology, classify: (error: unknown) => ErrorClass) {
     this.options = options
@@ -291,20 +293,29 @@ export class Topology implements StatementRouter {
     for (const host of this.hosts) host.pool.destroyAll(reason)
   }
 
+  /**
+   * The ids leased on every host. Remembered per host for {@link Topology.kill}: shutdown reads them
+   * before it interrupts the scopes, which takes those connections back before the KILL goes out.
+   */
   leasedThreadIds(): number[] {
-    return this.hosts.flatMap((h) => h.pool.leasedThreadIds())
+    this.#leasedAtRead = new Map(this.hosts.map((host) => [host, host.pool.leasedThreadIds()]))
+    return [...this.#leasedAtRead.values()].flat()
   }
 
   destroyLeased(reason: DestroyReason): void {
     for (const host of this.hosts) host.pool.destroyLeased(reason)
   }
 
-  /** Kills each id on the host that has it leased (ids of different servers may coincide). */
+  /**
+   * Kills each id on the host that has it leased, or had it at the last {@link Topology.leasedThreadIds}
+   * (ids of different servers may coincide).
+   */
   async kill(threadIds: number[]): Promise<number> {
     const wanted = new Set(threadIds)
     const killed = await Promise.all(
       this.hosts.map((host) => {
-        const mine = host.pool.leasedThreadIds().filter((id) => wanted.has(id))
+        const leased = new Set([...(this.#leasedAtRead.get(host) ?? []), ...host.pool.leasedThreadIds()])
+        const mine = [...leased].filter((id) => wanted.has(id))
         return mine.length > 0 ? host.pool.kill(mine) : 0
       }),
     )

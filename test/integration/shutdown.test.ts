@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { connectedAfter, lifespanFor, runningAfter, sleep } from '../support/env.js'
+import { connectedAfter, lifespanFor, mysqlUrl, runningAfter, sleep } from '../support/env.js'
 
 type IdRow = { id: number }
 
@@ -83,6 +83,23 @@ describe('shutdown', () => {
     ])
     expect(innerFinally).toBe(true)
     await expect(scoped).rejects.toMatchObject({ code: 'ERR_LIFESPAN_SCOPE_INTERRUPTED' })
+  })
+
+  it('an alias with hosts: a statement past the deadline is killed on the host that ran it', async () => {
+    const server = new URL(mysqlUrl())
+    const lifespan = lifespanFor({
+      databases: { default: { user: decodeURIComponent(server.username), password: decodeURIComponent(server.password), database: 'test', hosts: [`${server.hostname}:${server.port || 3306}`] } },
+    })
+    const stuck = lifespan.scope(() => lifespan.db().query('SELECT SLEEP(30) AS s /* topology-deadline */'))
+    stuck.catch(() => {})
+    while ((await runningAfter('topology-deadline', 0)) < 1) await sleep(20)
+    const report = await lifespan.shutdown({ timeoutMs: 300 })
+    await expect(stuck).rejects.toMatchObject({ code: 'ERR_LIFESPAN_SCOPE_INTERRUPTED' })
+    // The ids are read before the scopes are interrupted (which takes the connections back); the
+    // topology used to look for them among the connections still leased by then, found none, and
+    // sent no KILL: SLEEP(30) went on on the server.
+    expect(report).toMatchObject({ interrupted: 1, killed: 1 })
+    expect(await runningAfter('topology-deadline', 2_000)).toBe(0)
   })
 
   it('is idempotent and joinable', async () => {
