@@ -32,8 +32,18 @@ export class FacadeQuery extends EventEmitter {
     const settle = (err?: unknown): void => {
       if (this.#settled) return
       this.#settled = true
+      conn.off('error', lost)
       finish(err)
     }
+    // mysql2 tells a statement without a callback nothing when its connection dies (the network, the
+    // server, or the library closing it at a shutdown deadline): the error goes to the connection.
+    const lost = (err: unknown): void => {
+      if (this.#settled) return
+      settle(err)
+      this.#fail(err)
+      this.emit('end')
+    }
+    conn.on('error', lost)
     real.on('fields', (fields: unknown) => this.emit('fields', fields))
     real.on('result', (row: unknown, index: unknown) => this.emit('result', row, index))
     real.on('error', (err: unknown) => {

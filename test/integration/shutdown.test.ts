@@ -55,7 +55,7 @@ describe('shutdown', () => {
     expect(await connectedAfter([threadId], 2_000)).toEqual([])
   })
 
-  it('every statement in flight at the deadline settles: inside a scope (its finally runs), outside any scope, and through the pool facade', async () => {
+  it('every statement in flight at the deadline settles: inside a scope (its finally runs), outside any scope, and through the pool facade, streamed or not', async () => {
     const lifespan = lifespanFor()
     const settled = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'resolved', (e: unknown) => (e as { code?: unknown }).code)
     let innerFinally = false
@@ -71,12 +71,20 @@ describe('shutdown', () => {
     scoped.catch(() => {})
     const outside = settled(lifespan.db().query('SELECT SLEEP(30) AS b'))
     const facade = settled(lifespan.pool().promise().query('SELECT SLEEP(30) AS c'))
-    while ((await runningAfter('SLEEP(30) AS', 0)) < 3) await sleep(20)
+    const streamed = new Promise<unknown>((resolve) => {
+      const rows = lifespan.pool().query('SELECT SLEEP(30) AS d').stream()
+      rows.on('error', (e: { code?: unknown }) => resolve(e.code))
+      rows.on('end', () => resolve('ended'))
+      rows.resume()
+    })
+    while ((await runningAfter('SLEEP(30) AS', 0)) < 4) await sleep(20)
     await lifespan.shutdown({ timeoutMs: 300 })
-    // mysql2 calls back nothing on a connection it was told to destroy: before the library handed
-    // these statements an error, all three stayed pending for good (the scope itself rejected).
+    // mysql2 calls back nothing on a connection it was told to destroy, and tells a streamed statement
+    // nothing when its connection dies: before the library handed these statements an error, all four
+    // stayed pending for good (the scope itself rejected).
     const within = <T>(p: Promise<T>): Promise<T | 'pending'> => Promise.race([p, sleep(3_000).then(() => 'pending' as const)])
-    expect(await within(Promise.all([inner!, outside, facade]))).toEqual([
+    expect(await within(Promise.all([inner!, outside, facade, streamed]))).toEqual([
+      'ERR_LIFESPAN_SCOPE_INTERRUPTED',
       'ERR_LIFESPAN_SCOPE_INTERRUPTED',
       'ERR_LIFESPAN_SCOPE_INTERRUPTED',
       'ERR_LIFESPAN_SCOPE_INTERRUPTED',
