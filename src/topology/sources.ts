@@ -26,10 +26,11 @@ abstract class RoutedSource {
     this.options = topology.options
   }
 
-  abstract acquireWith(done: ConnectionCallback): void
+  /** A connection within `timeoutMs` (default: the alias's `acquireTimeoutMs`), or the reason there is none. */
+  abstract acquireWith(done: ConnectionCallback, timeoutMs?: number): void
 
-  acquire(): Promise<PoolConnection> {
-    return new Promise((resolve, reject) => this.acquireWith((err, conn) => (conn ? resolve(conn) : reject(err))))
+  acquire(timeoutMs?: number): Promise<PoolConnection> {
+    return new Promise((resolve, reject) => this.acquireWith((err, conn) => (conn ? resolve(conn) : reject(err)), timeoutMs))
   }
 
   release(conn: PoolConnection): void {
@@ -167,9 +168,9 @@ export class WriterSource extends RoutedSource {
    * `ERR_LIFESPAN_NO_WRITABLE_HOST`. A host whose acquisition fails is checked again before it is
    * tried again, so a dead or demoted writer is left at once.
    */
-  acquireWith(done: ConnectionCallback): void {
+  acquireWith(done: ConnectionCallback, timeoutMs = this.options.acquireTimeoutMs): void {
     const t = this.topology
-    const deadline = Date.now() + this.options.acquireTimeoutMs
+    const deadline = Date.now() + timeoutMs
     let last: unknown
     void t.start()
     /** Waits for `work` (a re-check of the hosts), but never past the deadline. */
@@ -211,9 +212,13 @@ export class WriterSource extends RoutedSource {
   }
 
   /** At startup: also wait for the first probe of every host, so the first reads already find the replicas. */
-  override async acquire(): Promise<PoolConnection> {
-    await this.topology.start()
-    return super.acquire()
+  override async acquire(timeoutMs = this.options.acquireTimeoutMs): Promise<PoolConnection> {
+    const deadline = Date.now() + timeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))
+    await Promise.race([this.topology.start().catch(() => undefined), late])
+    clearTimeout(timer)
+    return super.acquire(Math.max(1, deadline - Date.now()))
   }
 
   /** A disconnect on the writer: its older idle connections are suspect. */
@@ -224,21 +229,25 @@ export class WriterSource extends RoutedSource {
 
 /** @internal Plain reads of scopes that have not written: a healthy replica, else the writer. */
 export class ReaderSource extends RoutedSource {
-  acquireWith(done: ConnectionCallback): void {
+  acquireWith(done: ConnectionCallback, timeoutMs = this.options.acquireTimeoutMs): void {
     const t = this.topology
     if (t.closed) return done(t.stoppedError())
     void t.start()
+    // One deadline for the replicas tried in turn and the writer after them.
+    const deadline = Date.now() + timeoutMs
+    const left = (bound: number): number => Math.max(1, Math.min(bound, deadline - Date.now()))
     const frame = storage.getStore()?.frame
     const token = frame ? t.tokenOf(frame) : undefined
     const candidates = t.readableReplicas()
     const toWriter = (why: string): void => {
       t.fallbackReads++
       t.logRouting(why)
-      t.writerSource.acquireWith(done)
+      t.writerSource.acquireWith(done, left(timeoutMs))
     }
     const next = (i: number): void => {
       const host = candidates[i]
       if (!host) return toWriter(candidates.length === 0 ? 'no healthy replica' : 'every healthy replica failed')
+      if (Date.now() >= deadline) return toWriter('the acquisition ran out of time on the replicas')
       host.pool.acquireWith((err, conn) => {
         if (!conn) {
           if (!t.busy(host, err)) t.replicaFailed(host, err)
@@ -259,7 +268,7 @@ export class ReaderSource extends RoutedSource {
           // Another replica is unlikely to be further along: the primary has the write.
           toWriter(`replica ${host.key} had not applied the causal token within ${t.causalWaitMs} ms`)
         })
-      })
+      }, left(host.pool.options.acquireTimeoutMs))
     }
     next(0)
   }

@@ -48,6 +48,16 @@ describe('lifespan.health()', () => {
     }
   })
 
+  it('an alias with hosts is held to the same bound: no writable host is reported within the check\'s time, not acquireTimeoutMs', async () => {
+    const own = await startDisposableServer()
+    const lifespan = lifespanFor({ databases: { default: { user: 'root', database: 'test', hosts: [`127.0.0.1:${own.port}`] } }, acquireTimeoutMs: 20_000 })
+    await lifespan.startup()
+    await own.kill()
+    // Before, the writer's acquisition took its own acquireTimeoutMs (20 s here) whatever the check asked.
+    const health = await settles(lifespan.health({ timeoutMs: 500 }))
+    expect(health).toMatchObject({ ok: false, aliases: { default: { ok: false, status: 'unreachable', reason: expect.any(String) } } })
+  })
+
   it('takes no slot from a saturated pool: ready while connections come back, nothing waits', async () => {
     const lifespan = lifespanFor({ databases: { default: { uri: mysqlUrl(), connectionLimit: 1 } } })
     await lifespan.scope(() => lifespan.db().query('SELECT 1'))
