@@ -7,6 +7,7 @@
  */
 import mysql from 'mysql2'
 import type { PoolOptions } from 'mysql2'
+import { closeNow } from './close-now.js'
 import { log } from './log.js'
 import type { ResolvedAliasOptions } from './options.js'
 
@@ -44,11 +45,7 @@ export async function killOnServer(poolOptions: PoolOptions, threadIds: number[]
     }
     return killed
   } finally {
-    // mysql2's destroy() only half-closes (FIN) and waits for the server: close the socket for real.
-    const close = (): void => {
-      conn.destroy()
-      ;(conn as unknown as { stream?: { destroy?: () => void } }).stream?.destroy?.()
-    }
+    const close = (): void => closeNow(conn)
     if (!usable) close()
     else
       await new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ import mysql from 'mysql2'
 import type { Pool, PoolConnection } from 'mysql2'
 import { Checkout, pingWithin } from './checkout.js'
 import { type ErrorClass } from './classify.js'
+import { closeNow } from './close-now.js'
 import { closedInFlight, describe, invalidArgument } from './errors.js'
 import type { Logger, ResolvedAliasOptions } from './options.js'
 import { log } from './log.js'
@@ -295,14 +296,8 @@ export class AliasPool {
       log(this.logger, 'debug', { alias: this.alias, reason, threadId: conn.threadId }, 'connection destroyed')
     }
     // Removing a connection lets mysql2 open a new one for a queued waiter: from the pool's context.
-    this.home.runInAsyncScope(() => {
-      conn.destroy()
-      // mysql2's destroy() only half-closes (FIN) and waits for the server, which a dead path or a
-      // server busy with a long statement does not answer: close the socket for real. With an error,
-      // which mysql2 hands to the statements still in flight or queued: after destroy() it calls back
-      // none of them by itself, and their callers would wait for ever.
-      ;(conn as unknown as { stream?: { destroy?: (error: Error) => void } }).stream?.destroy?.(closedInFlight(reason))
-    })
+    // The statements still in flight or queued on it get an error; their callers would wait for ever.
+    this.home.runInAsyncScope(() => closeNow(conn, closedInFlight(reason)))
   }
 
   /**

@@ -7,6 +7,7 @@
  */
 import mysql from 'mysql2'
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2'
+import { closeNow } from '../close-now.js'
 import { ErrorCodes, LifespanError } from '../errors.js'
 import { type GtidPosition, parseGtidPosition } from './gtid.js'
 
@@ -64,8 +65,8 @@ export class HostProbe {
         settled = true
         clearTimeout(timer)
         if (err) {
-          // The connection may be wedged or dead: never reuse it for the next round.
-          conn?.destroy()
+          // The connection may be wedged or dead: never reuse it for the next round, nor keep its socket.
+          if (conn) closeNow(conn)
           reject(err)
         } else {
           conn?.release()
@@ -76,7 +77,7 @@ export class HostProbe {
       this.#pool.getConnection((err, c) => {
         if (err) return finish(err)
         conn = c
-        if (settled) return c.destroy()
+        if (settled) return closeNow(c)
         c.query(sql, (e, rows) => finish(e, rows as Row[]))
       })
     })

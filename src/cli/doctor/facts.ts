@@ -6,6 +6,7 @@
  * unknown rather than failing the whole examination.
  */
 import mysql from 'mysql2/promise'
+import { closeNow } from '../../close-now.js'
 import type { DoctorTarget } from './target.js'
 
 /** Replication as the server reports it. */
@@ -202,11 +203,8 @@ export async function gatherFacts(target: DoctorTarget, timeoutMs: number): Prom
 
 /** Ends the connection politely within `graceMs` (0: at once), else closes its socket outright. */
 async function close(conn: mysql.Connection, graceMs: number): Promise<void> {
-  const destroy = (): void => {
-    conn.destroy()
-    // mysql2's destroy() only half-closes and waits for the server; a stalled path never answers.
-    ;(conn as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream?.destroy?.()
-  }
+  // The promise wrapper's `connection` is mysql2's own, whose socket closeNow() closes.
+  const destroy = (): void => closeNow((conn as unknown as { connection: { destroy(): void } }).connection)
   if (graceMs === 0) return destroy()
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))
