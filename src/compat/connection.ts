@@ -314,15 +314,18 @@ export class FacadeConnection extends EventEmitter {
   #onScope(context: Context, done: () => void, method: Method, sql: unknown, values: unknown, cb: Callback): void {
     const lease = context.frame.lease(this.#host.pool)
     const waiting = this.#watchWait(context)
+    // A transaction the scope began through db() stays the scope's: the tool does not take it over.
+    const held = lease.current
+    const scopes = held !== undefined && this.#host.pool.inTransaction(held)
     runStatement(lease, this.#host.classify, { method, sql, values, options: undefined, zone: this.#zone }, (err, rows, fields) => {
       if (waiting) clearTimeout(waiting)
-      if (!err) this.#adopt(context, lease)
+      if (!err && !scopes) this.#adopt(context, lease)
       done()
       this.#replied(err, rows, fields, cb)
     })
   }
 
-  /** The server says the scope's connection is now in a transaction a statement of this tool opened: the tool owns it from here. */
+  /** The server says the scope's connection is now in a transaction this tool's statement opened: the tool owns it from here. */
   #adopt(context: Context, lease: Lease): void {
     const conn = lease.current
     if (this.#pin || !conn || !this.#host.pool.inTransaction(conn)) return
