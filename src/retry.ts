@@ -6,6 +6,7 @@
  */
 import pRetry from 'p-retry'
 import { callsStoredFunction } from './function-calls.js'
+import { sqlCode } from './sql-code.js'
 import type { RetryOptions } from './options.js'
 
 /** Per-statement options, the third argument of `query` and `execute`. */
@@ -23,7 +24,8 @@ export interface StatementOptions {
   idempotent?: boolean
 }
 
-const LEADING_NOISE = /^(?:\s+|\/\*[\s\S]*?\*\/|(?:--[ \t]|#)[^\n]*(?:\n|$)|\()+/
+/** What may come before the verb once comments are gone: spaces and opening parentheses. */
+const LEADING = /^[\s(]+/
 const READ_VERB = /^(?:select|show|describe|desc|explain|with)\b/i
 // Clauses and functions that lock, write, or depend on the dead session's state:
 // re-running them on a new connection could change the outcome or the answer.
@@ -55,7 +57,9 @@ export function afterSpaces(text: string): number {
  * it starts with SELECT/SHOW/DESCRIBE/EXPLAIN/WITH and has no locking clause, no
  * `INTO`, no write keyword, no session-dependent function, no user variable, no
  * second statement, and no call of a function that is not built in (a stored function may write;
- * see `callsStoredFunction`).
+ * see `callsStoredFunction`). Comments are not looked at, except executable ones (`/*! … *\/`),
+ * which the server runs; a string literal that holds a backslash makes it not a read (where it
+ * ends depends on `NO_BACKSLASH_ESCAPES`).
  *
  * @example
  * ```ts
@@ -63,21 +67,24 @@ export function afterSpaces(text: string): number {
  * isReadStatement('SELECT * FROM t FOR UPDATE')            // false
  * isReadStatement('WITH x AS (SELECT 1) DELETE FROM t')    // false
  * isReadStatement('SELECT my_fn(1)')                       // false
+ * isReadStatement("SELECT -- it's\n my_fn(1)")              // false
+ * isReadStatement('/*!INSERT INTO log *\/ SELECT 1')         // false
  * ```
  */
 export function isReadStatement(sql: unknown): boolean {
   const text = sqlText(sql)
   if (text === undefined) return false
-  const body = text.replace(LEADING_NOISE, '')
+  // Comments and string literals can hold anything ('; DELETE', -- customer's); what the server
+  // runs is judged, and an executable comment (/*!INSERT …*/) counts as what it is.
+  const { code, ambiguous } = sqlCode(text)
+  if (ambiguous) return false
+  const body = code.replace(LEADING, '')
   if (!READ_VERB.test(body)) return false
-  return !NOT_PURE.test(stripLiterals(body)) && !callsStoredFunction(body)
+  return !NOT_PURE.test(body.replace(QUOTED_NAMES, '``')) && !callsStoredFunction(body)
 }
 
-// String literals and quoted identifiers can contain anything ('; DELETE', `into`);
-// blank them before looking for keywords.
-function stripLiterals(sql: string): string {
-  return sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`/g, "''")
-}
+// Backquoted names can hold keywords (`into`, `@x`): not looked at for keywords.
+const QUOTED_NAMES = /`(?:[^`]|``)*`/g
 
 /** Whether a statement may be re-run after a disconnect. */
 export function canRerun(sql: unknown, options: StatementOptions | undefined): boolean {

@@ -50,6 +50,21 @@ describe('a SELECT calling a stored function', () => {
     expect(lifespan.stats().aliases.default!.retries).toBe(0)
   })
 
+  it('is not re-run either when a comment before the call holds a quote', async () => {
+    const lifespan = lifespanFor({ url: viaProxy })
+    await lifespan.startup()
+    const cut = proxy.cutNextResponse((sql) => sql.includes(`${fn}('commented')`))
+    // Read as a string from the quote in "customer's" to the one in "don't", the call would be hidden.
+    const err = await lifespan
+      .db()
+      .query(`SELECT -- the customer's next number\n ${fn}('commented') AS id -- don't cache`)
+      .catch((e: unknown) => e)
+    await cut
+    expect(err).toMatchObject({ code: expect.stringMatching(/PROTOCOL_CONNECTION_LOST|ECONNRESET|EPIPE/) })
+    expect(await rows('commented')).toBe(1)
+    expect(lifespan.stats().aliases.default!.retries).toBe(0)
+  })
+
   it('marked idempotent, it is re-run, and the write happens twice', async () => {
     const lifespan = lifespanFor({ url: viaProxy })
     await lifespan.startup()

@@ -34,6 +34,12 @@ describe('isReadStatement', () => {
     'SELECT `id`, `name` FROM `users` AS `User` WHERE (`User`.`id` = 1 AND `User`.`deleted_at` IS NULL) LIMIT 1',
     "SELECT jt.id FROM t, JSON_TABLE(t.doc, '$[*]' COLUMNS (id INT PATH '$.id', name VARCHAR(10) PATH '$.n')) AS jt",
     'SELECT SUM(CASE WHEN a THEN 1 ELSE 0 END), TIMESTAMPDIFF(SECOND, a, b), DATE(created_at) FROM t GROUP BY DATE(created_at)',
+    "SELECT 1 -- it's fine\n",
+    "SELECT a /* don't */ FROM t",
+    "SELECT a FROM t # the note's\n WHERE id = 1",
+    "SELECT '--' AS a, '/*' AS b, '#' AS c FROM t",
+    "SELECT `it's` FROM t",
+    'SELECT 1--1',
   ])('read: %s', (sql) => {
     expect(isReadStatement(sql)).toBe(true)
   })
@@ -66,6 +72,16 @@ describe('isReadStatement', () => {
     'SELECT * FROM t WHERE id = audit(1)',
     'WITH x AS (SELECT touch(1)) SELECT * FROM x',
     'SELECT a, my_fn(1) AS b FROM t',
+    // A quote inside a comment must not hide what follows (read as a string, it would).
+    "SELECT -- customer's next number\n next_invoice_no(42) AS n -- don't cache",
+    "SELECT 1 -- user's\n;UPDATE acct SET bal = bal - 10 WHERE id = 1 -- user's card",
+    "SELECT /* it's */ my_fn(1) /* isn't it */",
+    // Executable comments are SQL the server runs.
+    '/*!INSERT INTO audit */ SELECT * FROM t WHERE id = 1',
+    '/*M!100100 INSERT INTO audit */ SELECT 1',
+    'SELECT a FROM t /*!50000 FOR UPDATE */',
+    // With NO_BACKSLASH_ESCAPES the first literal ends at its backslash, and my_fn(1) is a call.
+    "SELECT 'C:\\', my_fn(1), 'x'",
   ])('not a read: %s', (sql) => {
     expect(isReadStatement(sql)).toBe(false)
   })
