@@ -46,7 +46,11 @@ export const ErrorCodes = {
   TRANSACTION_LOST: 'ERR_LIFESPAN_TRANSACTION_LOST',
   /** A mysql2 error without a code: the connection was already closed. */
   CONNECTION_CLOSED: 'ERR_LIFESPAN_CONNECTION_CLOSED',
-  /** The connection died while COMMIT was in flight: the transaction may or may not have been applied. */
+  /**
+   * The connection died while COMMIT was in flight, or a statement that commits implicitly (DDL,
+   * `BEGIN`, `LOCK TABLES`, …) inside a transaction opened with SQL: the transaction may or may not
+   * have been applied.
+   */
   COMMIT_OUTCOME_UNKNOWN: 'ERR_LIFESPAN_COMMIT_OUTCOME_UNKNOWN',
   /** A transaction handle was used after its transaction ended. */
   TRANSACTION_CLOSED: 'ERR_LIFESPAN_TRANSACTION_CLOSED',
@@ -148,9 +152,10 @@ export class AcquireTimeoutError extends LifespanError {
 
 /** The connection was lost while COMMIT was in flight. Whether the transaction was applied is unknown. */
 export class CommitOutcomeUnknownError extends LifespanError {
-  constructor(cause: unknown) {
+  /** `what`: the statement that was in flight, when it is not COMMIT itself (one that commits implicitly). */
+  constructor(cause: unknown, what = 'COMMIT') {
     super(
-      'The connection was lost while COMMIT was in flight: the transaction may or may not have been applied. ' +
+      `The connection was lost while ${what} was in flight: the transaction may or may not have been applied. ` +
         'It was not retried; check the data before trying again.',
       { code: ErrorCodes.COMMIT_OUTCOME_UNKNOWN, cause },
     )

@@ -18,6 +18,7 @@ import { publishRetry } from './observe/channels.js'
 import { judgeError } from './refusal.js'
 import { canRerun, retrying, sqlText, type StatementOptions } from './retry.js'
 import { fitZone, hasZone } from './session-zone.js'
+import { sqlCode } from './sql-code.js'
 import type { Lease } from './scope.js'
 
 const ER_LOCK_DEADLOCK = 1213
@@ -60,6 +61,20 @@ function settleLost(lease: Lease, sql: unknown, done: StatementCallback): void {
 const LEADING_NOISE = /^(?:\s+|\/\*[\s\S]*?\*\/|(?:--[ \t]|#)[^\n]*(?:\n|$))+/
 const ROLLBACK = /^rollback(?:\s+work)?(?:\s+and\s+(?:no\s+)?chain)?(?:\s+(?:no\s+)?release)?\s*;?\s*$/i
 const COMMIT = /^commit\b/i
+
+/**
+ * Statements that commit the open transaction before they run (MySQL's and MariaDB's "implicit
+ * commit"): DDL other than on temporary tables, account statements, BEGIN, LOCK/UNLOCK TABLES,
+ * turning autocommit on, table maintenance, FLUSH and RESET.
+ */
+const COMMITS_IMPLICITLY =
+  /^(?:begin\b|start\s+transaction\b|(?:create|alter|drop|rename|truncate)\s+(?!temporary\b)|grant\b|revoke\b|(?:lock|unlock)\s+tables?\b|set\s+(?:@@(?:session\.)?|session\s+|local\s+)?autocommit\s*=\s*(?:1|on|true)\b|set\s+password\b|(?:analyze|optimize|repair|check)\s+tables?\b|(?:cache|load)\s+index\b|flush\b|reset\b)/i
+
+/** Whether `sql`, sent inside a transaction, commits it first (see {@link COMMITS_IMPLICITLY}). */
+function commitsImplicitly(sql: unknown): boolean {
+  const text = sqlText(sql)
+  return text !== undefined && COMMITS_IMPLICITLY.test(sqlCode(text).code.replace(/^[\s(]+/, ''))
+}
 
 function transactionEnd(sql: unknown): 'rollback' | 'commit' | undefined {
   const text = sqlText(sql)?.replace(LEADING_NOISE, '')
@@ -160,11 +175,13 @@ function failed(lease: Lease, classify: (error: unknown) => ErrorClass, statemen
   const { conn, inTransaction, cls } = f
   const error = withCode(f.failure, cls)
   if (isConnectionBroken(cls) || !pool.owns(conn)) {
-    // COMMIT cut off: the transaction ended, but whether it was applied is unknown.
-    const commitCut = inTransaction && isConnectionBroken(cls) && transactionEnd(sql) === 'commit'
+    // COMMIT cut off, or a statement that commits implicitly (DDL, BEGIN, …): the transaction ended,
+    // but whether it was applied is unknown.
+    const end = inTransaction && isConnectionBroken(cls) ? transactionEnd(sql) : undefined
+    const commitCut = end === 'commit' || (inTransaction && isConnectionBroken(cls) && end === undefined && commitsImplicitly(sql))
     // Otherwise a transaction died with the connection; the scope must not carry on without it.
     lease.broke(conn, inTransaction && !commitCut, error)
-    if (commitCut) return done(new CommitOutcomeUnknownError(error))
+    if (commitCut) return done(new CommitOutcomeUnknownError(error, end === 'commit' ? 'COMMIT' : 'a statement that commits implicitly'))
   }
   // A deadlock rolled the whole transaction back on the server: what the scope sends next would autocommit.
   if (inTransaction && (f.failure as { errno?: unknown }).errno === ER_LOCK_DEADLOCK && transactionEnd(sql) === undefined) lease.markLost(error)

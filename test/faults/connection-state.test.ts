@@ -93,6 +93,29 @@ describe('a connection cut inside a transaction opened with SQL', () => {
     expect(await values()).toEqual(['a'])
   })
 
+  it('a statement that commits implicitly, cut off inside a SQL transaction, rejects with COMMIT_OUTCOME_UNKNOWN, not as a lost transaction', async () => {
+    await freshTable()
+    const other = tableName('cs_ddl')
+    const lifespan = lifespanFor({ url: throughProxy(env.server.url, env.proxy) })
+    try {
+      await lifespan.scope(async () => {
+        const db = lifespan.db()
+        await db.query('BEGIN')
+        await db.query(`INSERT INTO ${table} (v) VALUES ('a')`)
+        const cut = env.proxy.cutNextResponse((sql) => /^create table/i.test(sql))
+        // The server commits the open transaction before the CREATE runs: "nothing of it was
+        // committed" (a lost transaction) would be false, and re-running the transaction would double it.
+        await expect(db.query(`CREATE TABLE ${other} (id INT)`)).rejects.toMatchObject({ code: 'ERR_LIFESPAN_COMMIT_OUTCOME_UNKNOWN' })
+        await cut
+        // The transaction ended either way: the scope is not refused.
+        await db.query('SELECT 1')
+      })
+      expect(await values()).toEqual(['a'])
+    } finally {
+      await admin(`DROP TABLE IF EXISTS ${other}`, [], env.server.url)
+    }
+  })
+
   it('a deadlock inside a SQL transaction: the rest of it is refused instead of autocommitting', async () => {
     await freshTable()
     await admin(`INSERT INTO ${table} (id, v) VALUES (1, 'one'), (2, 'two')`, [], env.server.url)
