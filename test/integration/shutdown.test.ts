@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { connectedAfter, lifespanFor, mysqlUrl, runningAfter, sleep } from '../support/env.js'
+import { startFaultProxy } from '../support/fault-proxy.js'
+import { admin, connectedAfter, lifespanFor, mysqlUrl, runningAfter, sleep, tableName } from '../support/env.js'
 
 type IdRow = { id: number }
 
@@ -91,6 +92,41 @@ describe('shutdown', () => {
     ])
     expect(innerFinally).toBe(true)
     await expect(scoped).rejects.toMatchObject({ code: 'ERR_LIFESPAN_SCOPE_INTERRUPTED' })
+  })
+
+  it('a COMMIT in flight at the deadline rejects with COMMIT_OUTCOME_UNKNOWN, sent as SQL or by transaction()', async () => {
+    const target = new URL(mysqlUrl())
+    const proxy = await startFaultProxy({ host: target.hostname, port: Number(target.port || 3306) })
+    const t = tableName('sd_commit')
+    await admin(`CREATE TABLE ${t} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10)) ENGINE=InnoDB`)
+    try {
+      const lifespan = lifespanFor({ url: proxy.url() })
+      // Each COMMIT's connection goes silent: the COMMIT is still in flight at the deadline.
+      const held = [proxy.holdNext((sql) => /^commit/i.test(sql)), proxy.holdNext((sql) => /^commit/i.test(sql))]
+      const codeOf = (e: unknown): unknown => (e as { code?: unknown }).code
+      let sqlCommit: Promise<unknown> | undefined
+      let apiCommit: Promise<unknown> | undefined
+      const asSql = lifespan.scope(async () => {
+        await lifespan.db().query('BEGIN')
+        await lifespan.db().query(`INSERT INTO ${t} (v) VALUES ('sql')`)
+        sqlCommit = lifespan.db().query('COMMIT').then(() => 'committed', codeOf)
+        await sqlCommit
+      })
+      const byApi = lifespan.scope(async () => {
+        apiCommit = lifespan.db().transaction((tx) => tx.query(`INSERT INTO ${t} (v) VALUES ('api')`)).then(() => 'committed', codeOf)
+        await apiCommit
+      })
+      asSql.catch(() => {})
+      byApi.catch(() => {})
+      await Promise.all(held)
+      await lifespan.shutdown({ timeoutMs: 300 })
+      // Whether the server got the COMMIT is not known to the client: not "nothing was committed".
+      // (Before the in-flight fix, neither COMMIT settled at all.)
+      expect(await Promise.all([sqlCommit, apiCommit])).toEqual(['ERR_LIFESPAN_COMMIT_OUTCOME_UNKNOWN', 'ERR_LIFESPAN_COMMIT_OUTCOME_UNKNOWN'])
+    } finally {
+      await proxy.close()
+      await admin(`DROP TABLE IF EXISTS ${t}`)
+    }
   })
 
   it('an alias with hosts: a statement past the deadline is killed on the host that ran it', async () => {
