@@ -39,6 +39,8 @@ export class FacadeConnection extends EventEmitter {
   readonly #host: CompatHost
   readonly #settings: ToolSettings
   readonly #driverMode: boolean
+  /** The pool facade's own `query()`/`execute()`: one connection object for every scope at once. */
+  readonly #shared: boolean
   #context: Context | undefined
   #endImplicit: (() => void) | undefined
   #pin: ToolTransaction | undefined
@@ -73,12 +75,13 @@ export class FacadeConnection extends EventEmitter {
   readonly format = mysql.format
 
   /** @internal */
-  constructor(host: CompatHost, settings: ToolSettings, config: Record<string, unknown> = {}, driverMode = false) {
+  constructor(host: CompatHost, settings: ToolSettings, config: Record<string, unknown> = {}, driverMode = false, shared = false) {
     super()
     this.#host = host
     this.#settings = settings
     this.config = config
     this.#driverMode = driverMode
+    this.#shared = shared
   }
 
   /**
@@ -272,8 +275,9 @@ export class FacadeConnection extends EventEmitter {
     }
     // The server's status flags decide whether the tool opened a transaction (see #adopt). The
     // statements that open one are also known by their first word: those take the connection for
-    // the tool before they are sent, so no statement of the scope queues up behind them.
-    if (opens) {
+    // the tool before they are sent, so no statement of the scope queues up behind them. Through the
+    // pool's own query() (every scope's at once) it stays the calling scope's, as through db().
+    if (opens && (!this.#shared || tx)) {
       return this.#pinThen((err) => {
         const taken = this.#pin
         if (err || !taken) return this.#replied(err, undefined, undefined, cb)
@@ -319,7 +323,7 @@ export class FacadeConnection extends EventEmitter {
     const scopes = held !== undefined && this.#host.pool.inTransaction(held)
     runStatement(lease, this.#host.classify, { method, sql, values, options: undefined, zone: this.#zone }, (err, rows, fields) => {
       if (waiting) clearTimeout(waiting)
-      if (!err && !scopes) this.#adopt(context, lease)
+      if (!err && !scopes && !this.#shared) this.#adopt(context, lease)
       done()
       this.#replied(err, rows, fields, cb)
     })

@@ -46,7 +46,7 @@ export class FacadePool extends EventEmitter {
     this.#settings = settings
     this.#handoff = handoffOf(host)
     this.config = { ...config, connectionLimit: host.pool.options.pool.connectionLimit ?? 10 }
-    this.#direct = new FacadeConnection(host, settings, this.config)
+    this.#direct = new FacadeConnection(host, settings, this.config, false, true)
     // Counting listeners on every checkout costs more than this flag; it stays set once raised.
     this.on('newListener', (event: string | symbol) => {
       if (event === 'acquire' || event === 'release') this.#watched = true

@@ -35,4 +35,31 @@ describe('a transaction opened with SQL through db(), and a tool statement in th
     const rows = await admin<Array<{ who: string }>>(`SELECT who FROM ${t} ORDER BY id`)
     expect(rows.map((r) => r.who)).toEqual(['B'])
   })
+
+  it('a transaction opened through the pool\'s own query() is the calling scope\'s alone: another scope\'s write through the same pool is not drawn into it', async () => {
+    const t = tableName('o_pool_tx')
+    await admin(`CREATE TABLE ${t} (id INT AUTO_INCREMENT PRIMARY KEY, who VARCHAR(10) NOT NULL) ENGINE=InnoDB`)
+    const lifespan = lifespanFor()
+    const pool = lifespan.pool().promise()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let inserted!: () => void
+    const aInserted = new Promise<void>((resolve) => (inserted = resolve))
+    const a = lifespan.scope(async () => {
+      await pool.query('START TRANSACTION')
+      await pool.query(`INSERT INTO ${t} (who) VALUES ('A')`)
+      inserted()
+      await gate
+      await pool.query('ROLLBACK')
+    })
+    await aInserted
+    // Before, the pool's one shared facade connection was pinned to A's transaction: B's write ran
+    // inside it, was acknowledged, and was rolled back with it.
+    const [b] = await lifespan.scope(() => pool.query(`INSERT INTO ${t} (who) VALUES ('B')`))
+    expect((b as { affectedRows: number }).affectedRows).toBe(1)
+    release()
+    await a
+    const rows = await admin<Array<{ who: string }>>(`SELECT who FROM ${t} ORDER BY id`)
+    expect(rows.map((r) => r.who)).toEqual(['B'])
+  })
 })
