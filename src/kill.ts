@@ -45,12 +45,11 @@ export async function killOnServer(poolOptions: PoolOptions, threadIds: number[]
     }
     return killed
   } finally {
-    const close = (): void => closeNow(conn)
-    if (!usable) close()
+    if (!usable) closeNow(conn)
     else
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          close()
+          closeNow(conn)
           resolve()
         }, SIDE_END_MS)
         conn.end(() => {

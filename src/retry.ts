@@ -6,7 +6,7 @@
  */
 import pRetry from 'p-retry'
 import { callsStoredFunction } from './function-calls.js'
-import { sqlCode } from './sql-code.js'
+import { sqlBody } from './sql-code.js'
 import type { RetryOptions } from './options.js'
 
 /** Per-statement options, the third argument of `query` and `execute`. */
@@ -24,8 +24,6 @@ export interface StatementOptions {
   idempotent?: boolean
 }
 
-/** What may come before the verb once comments are gone: spaces and opening parentheses. */
-const LEADING = /^[\s(]+/
 const READ_VERB = /^(?:select|show|describe|desc|explain|with)\b/i
 // Clauses and functions that lock, write, or depend on the dead session's state:
 // re-running them on a new connection could change the outcome or the answer.
@@ -76,9 +74,8 @@ export function isReadStatement(sql: unknown): boolean {
   if (text === undefined) return false
   // Comments and string literals can hold anything ('; DELETE', -- customer's); what the server
   // runs is judged, and an executable comment (/*!INSERT …*/) counts as what it is.
-  const { code, ambiguous } = sqlCode(text)
+  const { code: body, ambiguous } = sqlBody(text)
   if (ambiguous) return false
-  const body = code.replace(LEADING, '')
   if (!READ_VERB.test(body)) return false
   return !NOT_PURE.test(body.replace(QUOTED_NAMES, '``')) && !callsStoredFunction(body)
 }

@@ -41,3 +41,12 @@ export function sqlCode(sql: string): SqlCode {
   })
   return { code, ambiguous }
 }
+
+/** What may come before a statement's first word once comments are gone: spaces and opening parentheses. */
+const LEADING = /^[\s(]+/
+
+/** @internal {@link sqlCode}, from the statement's first word on (what decides its kind). */
+export function sqlBody(sql: string): SqlCode {
+  const { code, ambiguous } = sqlCode(sql)
+  return { code: code.replace(LEADING, ''), ambiguous }
+}

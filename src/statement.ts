@@ -18,7 +18,7 @@ import { publishRetry } from './observe/channels.js'
 import { judgeError } from './refusal.js'
 import { canRerun, retrying, sqlText, type StatementOptions } from './retry.js'
 import { fitZone, hasZone } from './session-zone.js'
-import { sqlCode } from './sql-code.js'
+import { sqlBody } from './sql-code.js'
 import type { Lease } from './scope.js'
 
 const ER_LOCK_DEADLOCK = 1213
@@ -58,7 +58,6 @@ function settleLost(lease: Lease, sql: unknown, done: StatementCallback): void {
   done(lost)
 }
 
-const LEADING_NOISE = /^(?:\s+|\/\*[\s\S]*?\*\/|(?:--[ \t]|#)[^\n]*(?:\n|$))+/
 const ROLLBACK = /^rollback(?:\s+work)?(?:\s+and\s+(?:no\s+)?chain)?(?:\s+(?:no\s+)?release)?\s*;?\s*$/i
 const COMMIT = /^commit\b/i
 
@@ -73,12 +72,13 @@ const COMMITS_IMPLICITLY =
 /** Whether `sql`, sent inside a transaction, commits it first (see {@link COMMITS_IMPLICITLY}). */
 function commitsImplicitly(sql: unknown): boolean {
   const text = sqlText(sql)
-  return text !== undefined && COMMITS_IMPLICITLY.test(sqlCode(text).code.replace(/^[\s(]+/, ''))
+  return text !== undefined && COMMITS_IMPLICITLY.test(sqlBody(text).code)
 }
 
 function transactionEnd(sql: unknown): 'rollback' | 'commit' | undefined {
-  const text = sqlText(sql)?.replace(LEADING_NOISE, '')
-  if (text === undefined) return undefined
+  const raw = sqlText(sql)
+  if (raw === undefined) return undefined
+  const text = sqlBody(raw).code
   if (ROLLBACK.test(text)) return 'rollback'
   if (COMMIT.test(text)) return 'commit'
   return undefined
